@@ -1,0 +1,26 @@
+/*
+ * commands.h - the program's subcommands (lcode COMMAND ...).
+ *
+ * Each command parses its own arguments and returns an exit status:
+ * LC_EXIT_OK, LC_EXIT_FAIL (the request could not be completed),
+ * LC_EXIT_USAGE, LC_EXIT_MODEL (model or backend error).
+ */
+#ifndef LC_COMMANDS_H
+#define LC_COMMANDS_H
+
+enum lc_exit { LC_EXIT_OK = 0, LC_EXIT_FAIL = 1, LC_EXIT_USAGE = 2, LC_EXIT_MODEL = 3 };
+
+struct lc_command {
+	const char *name;
+	const char *args;                  /* synopsis of the arguments, for --help */
+	const char *summary;               /* one line, for --help */
+	int (*run)(int argc, char **argv); /* argv[0] is the command's name */
+};
+
+/* Commands, ended by an entry whose name is NULL. */
+extern const struct lc_command lc_commands[];
+
+/* Print "lcode: <msg>" for the error in the slot to stderr, in colour on a terminal. */
+void lc_print_error(const char *context);
+
+#endif

@@ -219,7 +219,8 @@ static int call_from_object(lc_parsed_msg *msg, const cJSON *tools, cJSON *obj, 
 static int parse_hermes(const char *s, const char *end, const cJSON *tools, lc_parsed_msg *msg,
                         lc_buf *content)
 {
-	const char *open, *close, *body, *next;
+	static const char close[] = "</tool_call>";
+	const char *open, *body, *next;
 	cJSON *obj;
 	int rc, call_no = 0;
 
@@ -227,29 +228,33 @@ static int parse_hermes(const char *s, const char *end, const cJSON *tools, lc_p
 		if (lc_buf_add(content, s, (size_t)(open - s)))
 			return lc_err_set(LC_ENOMEM, "out of memory");
 		call_no++;
-		body = open + strlen("<tool_call>");
-		close = find(body, end, "</tool_call>");
-		if (!close)
-			close = end;
-		body = skip_space(body, close);
-		if (body == close)
+		body = skip_space(open + strlen("<tool_call>"), end);
+		if (body == end || ((size_t)(end - body) >= strlen(close) &&
+		                           memcmp(body, close, strlen(close)) == 0))
 			return lc_err_set(LC_EPARSE, "tool call %d: <tool_call> holds nothing",
 			                  call_no);
-		rc = parse_json(body, close, call_no, &obj, &next);
+		/* The JSON decides where the call ends: its strings may hold "</tool_call>". */
+		rc = parse_json(body, end, call_no, &obj, &next);
 		if (rc)
 			return rc;
-		if (skip_space(next, close) != close) {
-			cJSON_Delete(obj);
-			return lc_err_set(LC_EPARSE,
-			                  "tool call %d: text after the JSON object, before "
-			                  "</tool_call>",
-			                  call_no);
+		next = skip_space(next, end);
+		if (next < end) {
+			if ((size_t)(end - next) < strlen(close) ||
+			    memcmp(next, close, strlen(close)) != 0) {
+				cJSON_Delete(obj);
+				return lc_err_set(
+				        LC_EPARSE,
+				        "tool call %d: text after the JSON object, before "
+				        "</tool_call>",
+				        call_no);
+			}
+			next += strlen(close);
 		}
 		rc = call_from_object(msg, tools, obj, "arguments", call_no);
 		cJSON_Delete(obj);
 		if (rc)
 			return rc;
-		s = close == end ? end : close + strlen("</tool_call>");
+		s = next;
 	}
 	return lc_buf_add(content, s, (size_t)(end - s)) ? lc_err_set(LC_ENOMEM, "out of memory")
 	                                                 : 0;

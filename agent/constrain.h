@@ -1,0 +1,64 @@
+/*
+ * constrain.h - constrained decoding of tool calls.
+ *
+ * A byte-level recogniser for the tool-call syntax of one format (see
+ * toolcall.h) over a set of tools with JSON schemas. Outside a call the
+ * model writes freely; once the text of a call begins (the trigger:
+ * "<tool_call>" for Hermes, "Action:" at the start of a line for ReAct, a
+ * message opening with '{' for Llama 3.1 JSON, "[TOOL_CALLS]" for Mistral),
+ * only bytes that keep the text a valid prefix of a call to a registered tool
+ * with schema-valid arguments are allowed: tool names, argument names, value
+ * types (string, integer, number, boolean, enum, nested objects and arrays),
+ * required arguments before the call may close. A call that the recogniser
+ * accepted in full parses with lc_toolcall_parse and satisfies the schema
+ * keywords the recogniser enforces (all but minimum/maximum, minLength/
+ * maxLength and minItems/maxItems, which lc_schema_validate checks after).
+ *
+ * Use while sampling: for each candidate token in descending logit order, ask
+ * lc_constraint_allows(c, piece, len) (or lc_constraint_allows_end for an
+ * end-of-generation token) and sample the first one allowed, so the cost
+ * follows the number of rejections, not the vocabulary size; then
+ * lc_constraint_feed the chosen piece.
+ *
+ * The state is a small value (no allocation while decoding): checking a
+ * candidate copies it and feeds the bytes to the copy.
+ */
+#ifndef LC_CONSTRAIN_H
+#define LC_CONSTRAIN_H
+
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "agent/toolcall.h"
+
+typedef struct lc_constraint lc_constraint;
+
+/*
+ * A recogniser for calls in format fmt to the tools in tools (OpenAI-style
+ * list, as for lc_toolcall_parse; borrowed, must outlive the recogniser).
+ * Starts outside any call. Errors: LC_ENOMEM, LC_EUNSUPPORTED (a schema too
+ * deep or with too many properties: more than 64 per object).
+ */
+int lc_constraint_new(lc_constraint **out, enum lc_call_format fmt, const cJSON *tools);
+void lc_constraint_free(lc_constraint *c);
+
+/* Back to the start of a message, outside any call. */
+void lc_constraint_reset(lc_constraint *c);
+
+/* 1 when the next n bytes would be valid, 0 when not. Does not change c. */
+int lc_constraint_allows(const lc_constraint *c, const char *bytes, size_t n);
+
+/* 1 when the message may end here (no call open, or the call is complete). */
+int lc_constraint_allows_end(const lc_constraint *c);
+
+/* Take n bytes. LC_EDENIED (state unchanged) when they are not allowed. */
+int lc_constraint_feed(lc_constraint *c, const char *bytes, size_t n);
+
+/* 1 while inside a call, where choices are constrained. */
+int lc_constraint_in_call(const lc_constraint *c);
+
+/* Number of complete calls seen since the last reset. */
+int lc_constraint_n_calls(const lc_constraint *c);
+
+#endif

@@ -1,0 +1,361 @@
+/*
+ * Tests for agent/constrain.c: the recogniser accepts exactly the calls the
+ * formats allow. Hand-written calls check single decisions; random walks
+ * check the promise that matters: whatever text the constraint lets through
+ * parses as a call (agent/toolcall.c) with schema-valid arguments
+ * (tools/schema.c), two independent checkers.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "agent/constrain.h"
+#include "agent/toolcall.h"
+#include "src/err.h"
+#include "tools/schema.h"
+
+static cJSON *tools;
+
+static const char *tools_json =
+        "[{\"type\":\"function\",\"function\":{\"name\":\"read_file\",\"parameters\":"
+        "{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\"},"
+        "\"start\":{\"type\":\"integer\",\"minimum\":1},\"numbered\":{\"type\":\"boolean\"}},"
+        "\"required\":[\"path\"],\"additionalProperties\":false}}},"
+        "{\"type\":\"function\",\"function\":{\"name\":\"read_dir\",\"parameters\":"
+        "{\"type\":\"object\",\"properties\":{\"mode\":{\"enum\":[\"flat\",\"tree\"]},"
+        "\"globs\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
+        "\"scale\":{\"type\":\"number\"}},\"additionalProperties\":false}}},"
+        "{\"type\":\"function\",\"function\":{\"name\":\"edit\",\"parameters\":"
+        "{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\"},"
+        "\"search\":{\"type\":\"string\"},\"replace\":{\"type\":\"string\"}},"
+        "\"required\":[\"path\",\"search\",\"replace\"],\"additionalProperties\":false}}}]";
+
+static int setup(void **state)
+{
+	tools = cJSON_Parse(tools_json);
+	return tools ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	cJSON_Delete(tools);
+	return 0;
+}
+
+/* Feed text; return the index of the first byte refused, or -1 if all pass. */
+static long first_refused(lc_constraint *c, const char *text)
+{
+	for (size_t i = 0; text[i]; i++) {
+		if (!lc_constraint_allows(c, text + i, 1))
+			return (long)i;
+		assert_int_equal(lc_constraint_feed(c, text + i, 1), 0);
+	}
+	return -1;
+}
+
+static lc_constraint *make(enum lc_call_format fmt)
+{
+	lc_constraint *c;
+	assert_int_equal(lc_constraint_new(&c, fmt, tools), 0);
+	return c;
+}
+
+static void test_hermes_valid_call(void **state)
+{
+	lc_constraint *c = make(LC_CALL_HERMES);
+	const char *msg = "I will read it.\n<tool_call>\n{\"name\": \"read_file\", \"arguments\": "
+	                  "{\"path\": \"a \\\"q\\\" \\u00e9.py\", \"start\": 10}}\n</tool_call>";
+
+	assert_int_equal(first_refused(c, msg), -1);
+	assert_int_equal(lc_constraint_n_calls(c), 1);
+	assert_false(lc_constraint_in_call(c));
+	assert_true(lc_constraint_allows_end(c));
+	lc_constraint_free(c);
+}
+
+static void test_hermes_refusals(void **state)
+{
+	/* Each case: a prefix the constraint must accept, then a byte it must refuse. */
+	static const struct {
+		const char *ok, *bad;
+	} cases[] = {
+	        /* unknown tool: "read_" starts two tools, "read_x" none */
+	        {"<tool_call>{\"name\": \"read_", "x"},
+	        /* unknown argument */
+	        {"<tool_call>{\"name\": \"read_file\", \"arguments\": {\"pat", "\""},
+	        /* a string where an integer is required */
+	        {"<tool_call>{\"name\": \"read_file\", \"arguments\": {\"start\": ", "\""},
+	        /* minimum 1: no minus sign */
+	        {"<tool_call>{\"name\": \"read_file\", \"arguments\": {\"start\": ", "-"},
+	        /* leading zero */
+	        {"<tool_call>{\"name\": \"read_file\", \"arguments\": {\"start\": 0", "1"},
+	        /* closing before the required path */
+	        {"<tool_call>{\"name\": \"read_file\", \"arguments\": {", "}"},
+	        /* arguments before name */
+	        {"<tool_call>{\"", "a"},
+	        /* enum value not in the list */
+	        {"<tool_call>{\"name\": \"read_dir\", \"arguments\": {\"mode\": \"fla", "\""},
+	        /* a key given twice */
+	        {"<tool_call>{\"name\": \"read_file\", \"arguments\": {\"path\": \"a\", \"", "p"},
+	        /* raw control characters in strings */
+	        {"<tool_call>{\"name\": \"read_file\", \"arguments\": {\"path\": \"a", "\n"},
+	        /* no text between the call and </tool_call> */
+	        {"<tool_call>{\"name\": \"read_file\", \"arguments\": {\"path\": \"a\"}}", "x"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		lc_constraint *c = make(LC_CALL_HERMES);
+		long got = first_refused(c, cases[i].ok);
+		if (got != -1)
+			fail_msg("case %zu: prefix refused at %ld: %s", i, got, cases[i].ok);
+		if (lc_constraint_allows(c, cases[i].bad, 1))
+			fail_msg("case %zu: '%s' allowed after: %s", i, cases[i].bad, cases[i].ok);
+		lc_constraint_free(c);
+	}
+}
+
+static void test_end_only_when_complete(void **state)
+{
+	lc_constraint *c = make(LC_CALL_HERMES);
+
+	assert_true(lc_constraint_allows_end(c));
+	first_refused(c, "<tool_call>{\"name\": \"read_file\", \"arguments\": {\"path\": \"a\"}}");
+	assert_false(lc_constraint_allows_end(c)); /* </tool_call> still owed */
+	first_refused(c, "</tool_call>");
+	assert_true(lc_constraint_allows_end(c));
+	lc_constraint_free(c);
+}
+
+static void test_react_call(void **state)
+{
+	lc_constraint *c = make(LC_CALL_REACT);
+	const char *msg = "Thought: fix it\nAction: edit\npath: a.py\nsearch:\n<<<\nx = 1 >>> 2\n"
+	                  ">>>>\n>>>\nreplace:\n<<<\nx = 2\n>>>\n";
+
+	assert_int_equal(first_refused(c, msg), -1);
+	assert_true(lc_constraint_allows_end(c));
+	lc_constraint_free(c);
+
+	c = make(LC_CALL_REACT);
+	/* 'replace' is required: the message may not end before it. */
+	first_refused(c, "Action: edit\npath: a.py\nsearch:\n<<<\nx\n>>>\n");
+	assert_false(lc_constraint_allows_end(c));
+	lc_constraint_free(c);
+
+	c = make(LC_CALL_REACT);
+	assert_int_equal(first_refused(c, "Action: read_file\npath: a\nstart: 1"), -1);
+	assert_false(lc_constraint_allows(c, "x", 1));
+	lc_constraint_free(c);
+	c = make(LC_CALL_REACT);
+	assert_int_equal(first_refused(c, "Action: read_file\nnumbered: "), -1);
+	assert_false(lc_constraint_allows(c, "y", 1));
+	lc_constraint_free(c);
+	c = make(LC_CALL_REACT);
+	assert_int_equal(first_refused(c, "Action: re"), -1);
+	assert_false(lc_constraint_allows(c, "m", 1));
+	lc_constraint_free(c);
+	/* "Action:" in the middle of a line is not a call. */
+	c = make(LC_CALL_REACT);
+	assert_int_equal(first_refused(c, "The Action: anything goes\n"), -1);
+	assert_false(lc_constraint_in_call(c));
+	lc_constraint_free(c);
+}
+
+static void test_llama3_and_mistral(void **state)
+{
+	lc_constraint *c = make(LC_CALL_LLAMA3);
+
+	assert_int_equal(first_refused(c, "Sure, {anything} goes here."), -1);
+	lc_constraint_free(c);
+	c = make(LC_CALL_LLAMA3);
+	assert_int_equal(first_refused(c, " {\"name\": \"read_file\", \"parameters\": {\"path\": "
+	                                  "\"x\"}} "),
+	                 -1);
+	assert_true(lc_constraint_allows_end(c));
+	assert_int_equal(first_refused(c, "x"), 0);
+	lc_constraint_free(c);
+	c = make(LC_CALL_MISTRAL);
+	assert_int_equal(first_refused(c, "[TOOL_CALLS] [{\"name\": \"read_dir\", \"arguments\": "
+	                                  "{\"globs\": [\"*.c\", \"*.h\"], \"scale\": -1.5e3}}, "
+	                                  "{\"name\": \"read_file\", \"arguments\": {\"path\": "
+	                                  "\"y\"}}]"),
+	                 -1);
+	assert_int_equal(lc_constraint_n_calls(c), 2);
+	assert_true(lc_constraint_allows_end(c));
+	lc_constraint_free(c);
+}
+
+/* Pieces a random "model" may emit: like tokens, some long, some single bytes. */
+static const char *const pieces[] = {"<tool_call>",
+                                     "</tool_call>",
+                                     "[TOOL_CALLS]",
+                                     "\nAction:",
+                                     "Action:",
+                                     " ",
+                                     "\n",
+                                     "{",
+                                     "}",
+                                     "[",
+                                     "]",
+                                     ",",
+                                     ":",
+                                     "\"",
+                                     "\\",
+                                     "\\n",
+                                     "\\u00e9",
+                                     "-",
+                                     "0",
+                                     "1",
+                                     "7",
+                                     ".",
+                                     "e",
+                                     "true",
+                                     "false",
+                                     "null",
+                                     "name",
+                                     "arguments",
+                                     "parameters",
+                                     "read_file",
+                                     "read_dir",
+                                     "edit",
+                                     "path",
+                                     "start",
+                                     "numbered",
+                                     "mode",
+                                     "flat",
+                                     "tree",
+                                     "globs",
+                                     "scale",
+                                     "search",
+                                     "replace",
+                                     "<<<\n",
+                                     ">>>\n",
+                                     ">>>",
+                                     "a",
+                                     "b.py",
+                                     "x",
+                                     " = ",
+                                     "é",
+                                     "\t",
+                                     "r",
+                                     "_",
+                                     "\": \"",
+                                     "{\"",
+                                     "\"}"};
+
+static uint64_t rng = 88172645463325252ull;
+
+static unsigned rnd(unsigned n)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (unsigned)(rng % n);
+}
+
+/* Every single byte is a token in byte-level vocabularies: the walk has them all. */
+static char bytes[256][2];
+
+static void random_walks(enum lc_call_format fmt, int walks, int *complete)
+{
+	const size_t n_multi = sizeof(pieces) / sizeof(pieces[0]);
+	const size_t n_pieces = n_multi + 96;
+	const char *all[sizeof(pieces) / sizeof(pieces[0]) + 96];
+	char text[8192];
+
+	for (size_t i = 0; i < n_multi; i++)
+		all[i] = pieces[i];
+	for (int b = 0; b < 96; b++) {
+		bytes[b][0] = (char)(b == 95 ? '\n' : 0x20 + b);
+		all[n_multi + (size_t)b] = bytes[b];
+	}
+
+	*complete = 0;
+	for (int w = 0; w < walks; w++) {
+		lc_constraint *c = make(fmt);
+		size_t len = 0;
+		text[0] = '\0';
+		if (fmt == LC_CALL_LLAMA3) {
+			/* A Llama 3 message is a call only when it opens with '{'. */
+			assert_int_equal(lc_constraint_feed(c, "{", 1), 0);
+			text[len++] = '{';
+			text[len] = '\0';
+		}
+		for (int step = 0; step < 3000; step++) {
+			const char *allowed[sizeof(pieces) / sizeof(pieces[0]) + 96];
+			size_t n_allowed = 0;
+			if (lc_constraint_n_calls(c) > 0 && lc_constraint_allows_end(c))
+				break;
+			for (size_t i = 0; i < n_pieces; i++)
+				if (lc_constraint_allows(c, all[i], strlen(all[i])))
+					allowed[n_allowed++] = all[i];
+			if (n_allowed == 0) /* the constraint never paints itself in */
+				fail_msg("%s: nothing allowed after: %s", lc_call_format_name(fmt), text);
+			const char *p = allowed[rnd((unsigned)n_allowed)];
+			if (len + strlen(p) >= sizeof(text))
+				break;
+			assert_int_equal(lc_constraint_feed(c, p, strlen(p)), 0);
+			memcpy(text + len, p, strlen(p) + 1);
+			len += strlen(p);
+		}
+		if (lc_constraint_n_calls(c) > 0 && lc_constraint_allows_end(c)) {
+			lc_parsed_msg m;
+			int rc;
+			lc_err_clear();
+			rc = lc_toolcall_parse(fmt, text, len, tools, &m);
+			if (rc)
+				fail_msg("%s walk %d does not parse: %s; text: %s",
+					 lc_call_format_name(fmt), w, lc_err_msg(), text);
+			assert_true(m.n_calls >= 1);
+			for (size_t i = 0; i < m.n_calls; i++) {
+				cJSON *schema = (cJSON *)lc_toolcall_schema(tools, m.calls[i].name);
+				cJSON *loose = cJSON_Duplicate(schema, 1);
+				/* bounds are checked after decoding, not by the constraint */
+				cJSON_DeleteItemFromObject(
+				        cJSON_GetObjectItem(
+				                cJSON_GetObjectItem(loose, "properties"), "start"),
+				        "minimum");
+				if (lc_schema_validate(loose, m.calls[i].args))
+					fail_msg("%s walk %d: '%s': %s", lc_call_format_name(fmt),
+					         w, text, lc_err_msg());
+				cJSON_Delete(loose);
+			}
+			lc_parsed_msg_release(&m);
+			(*complete)++;
+		}
+		lc_constraint_free(c);
+	}
+}
+
+static void test_random_walks_always_parse(void **state)
+{
+	static const enum lc_call_format fmts[] = {LC_CALL_HERMES, LC_CALL_LLAMA3, LC_CALL_MISTRAL,
+	                                           LC_CALL_REACT};
+	for (size_t f = 0; f < 4; f++) {
+		int complete;
+		random_walks(fmts[f], 300, &complete);
+		/* Most walks must reach a complete call, or the test checks little. */
+		if (complete < 100)
+			fail_msg("%s: only %d of 300 walks completed a call",
+			         lc_call_format_name(fmts[f]), complete);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_hermes_valid_call),
+	        cmocka_unit_test(test_hermes_refusals),
+	        cmocka_unit_test(test_end_only_when_complete),
+	        cmocka_unit_test(test_react_call),
+	        cmocka_unit_test(test_llama3_and_mistral),
+	        cmocka_unit_test(test_random_walks_always_parse),
+	};
+	cmocka_set_message_output(CM_OUTPUT_TAP);
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

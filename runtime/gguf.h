@@ -9,8 +9,15 @@
  * lc_gguf_open() checks every count, length, offset and size against the
  * file before anything is used, so a truncated, malformed or hostile file is
  * refused with LC_EPARSE and a message naming the key or tensor, never read
- * out of bounds. Weights stay in the mapping: tensor data pointers point into
- * it and nothing is copied.
+ * out of bounds. Also refused (LC_EPARSE): duplicate keys or tensor names, a
+ * key over 65535 bytes, a tensor name over 64 bytes, a bool other than 0/1,
+ * arrays nested more than 16 deep, general.alignment not a uint32 power of
+ * two, n_dims outside 1..4, a dimension of 0 or above INT64_MAX, an element
+ * count or byte size that overflows, a row that is not whole blocks of its
+ * type, an offset that is not a multiple of the alignment, data past the end
+ * of the file. A tensor type lcode does not know is LC_EUNSUPPORTED. Tensors
+ * may overlap (not checked). Weights stay in the mapping: tensor data
+ * pointers point into it and nothing is copied.
  *
  * Borrowed pointers returned here (keys, strings, tensor names, data) are
  * valid until lc_gguf_free(). Strings in GGUF are not NUL-terminated; every
@@ -81,8 +88,9 @@ int lc_gguf_open_memory(lc_gguf **out, const void *data, size_t size);
 void lc_gguf_free(lc_gguf *g);
 
 uint32_t lc_gguf_version(const lc_gguf *g);
-size_t lc_gguf_file_size(const lc_gguf *g);
-uint32_t lc_gguf_alignment(const lc_gguf *g);
+size_t lc_gguf_file_size(const lc_gguf *g);   /* bytes */
+uint32_t lc_gguf_alignment(const lc_gguf *g); /* general.alignment, or 32 */
+size_t lc_gguf_data_offset(const lc_gguf *g); /* start of the data section in the file */
 
 /* --- metadata ---------------------------------------------------------- */
 
@@ -91,15 +99,21 @@ int64_t lc_gguf_n_kv(const lc_gguf *g);
 /* Index of key, or -1 when absent. */
 int64_t lc_gguf_find_key(const lc_gguf *g, const char *key);
 
-/* Key and type of entry i (0 <= i < n_kv). */
+/* Key and type of entry i (0 <= i < n_kv, asserted). */
 lc_gguf_str lc_gguf_kv_key(const lc_gguf *g, int64_t i);
 enum lc_gguf_type lc_gguf_kv_type(const lc_gguf *g, int64_t i);
+
+/* The spec's name of a value type ("uint32", "string"), "unknown" when out of range. */
+const char *lc_gguf_type_name(enum lc_gguf_type type);
 
 /*
  * Typed getters by key. Integers convert between widths and signedness when
  * the value fits the requested type; anything else fails. Errors:
  * LC_ENOTFOUND (no such key), LC_EPARSE (wrong type or out of range; the
  * message names the key). *out is written only on success.
+ *
+ * LC_ENOTFOUND also leaves a message in the error slot: for an optional key,
+ * test with lc_gguf_find_key() first (or lc_err_clear() after the miss).
  */
 int lc_gguf_get_u32(const lc_gguf *g, const char *key, uint32_t *out);
 int lc_gguf_get_i64(const lc_gguf *g, const char *key, int64_t *out);
@@ -119,13 +133,19 @@ typedef struct lc_gguf_arr {
 	uint64_t n;             /* element count */
 	const void *data;       /* first element */
 	int64_t kv;             /* metadata index the array belongs to */
-	uint64_t nested;        /* internal: which nested array, 0 for the top level */
+	uint64_t nested;        /* internal: the reader's descriptor of this array */
 } lc_gguf_arr;
 
 /* Errors: LC_ENOTFOUND, LC_EPARSE (not an array). */
 int lc_gguf_get_arr(const lc_gguf *g, const char *key, lc_gguf_arr *out);
 
-/* Element i of an array of strings; i < arr->n and arr->type == STRING (asserted). */
+/* The array value of entry i (0 <= i < n_kv, asserted). Errors: LC_EPARSE (not an array). */
+int lc_gguf_kv_arr(const lc_gguf *g, int64_t i, lc_gguf_arr *out);
+
+/*
+ * Element i of an array of strings; i < arr->n and arr->type == STRING
+ * (asserted). O(1): the reader indexes string arrays at open time.
+ */
 lc_gguf_str lc_gguf_arr_str(const lc_gguf *g, const lc_gguf_arr *arr, uint64_t i);
 
 /* Element i of an array of arrays, as an array; asserted as above. */

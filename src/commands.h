@@ -23,4 +23,10 @@ extern const struct lc_command lc_commands[];
 /* Print "lcode: <msg>" for the error in the slot to stderr, in colour on a terminal. */
 void lc_print_error(const char *context);
 
+/* lcode model-info FILE (src/cmd_model_info.c) */
+int lc_cmd_model_info(int argc, char **argv);
+
+/* lcode tokenize --model FILE TEXT (src/cmd_tokenize.c) */
+int lc_cmd_tokenize(int argc, char **argv);
+
 #endif

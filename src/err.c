@@ -12,7 +12,7 @@ static _Thread_local struct {
 	char msg[LC_ERR_MSG_MAX];
 } slot;
 
-static void slot_vset(int code, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void slot_vset(int code, const char *fmt, va_list ap)
 {
 	slot.code = code;
 	vsnprintf(slot.msg, sizeof(slot.msg), fmt, ap);

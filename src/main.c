@@ -9,10 +9,13 @@
 #include "lc_config.h"
 #include "src/commands.h"
 #include "src/err.h"
+#include "src/run.h"
 #include "src/term.h"
 #include "src/banned.h"
 
 const struct lc_command lc_commands[] = {
+        {"model-info", "FILE", "show what a GGUF model file holds", lc_cmd_model_info},
+        {"tokenize", "--model FILE TEXT", "print the token ids of a text", lc_cmd_tokenize},
         {NULL, NULL, NULL, NULL},
 };
 
@@ -30,13 +33,29 @@ static void usage(FILE *f)
 {
 	const struct lc_command *c;
 
-	fprintf(f, "usage: lcode [OPTIONS]\n");
+	fprintf(f, "usage: lcode [OPTIONS] -m REQUEST\n");
 	if (lc_commands[0].name)
 		fprintf(f, "       lcode COMMAND [ARGS...]\n");
 	fprintf(f, "\nlcode is a coding agent that runs a local GGUF model in its own process.\n"
 	           "\nOptions:\n"
-	           "  -h, --help       show this help and exit\n"
-	           "  -V, --version    print the version and exit\n");
+	           "  -m, --message TEXT     run one request and exit\n"
+	           "      --model PATH       the GGUF model file (or LCODE_MODEL)\n"
+	           "  -C, --dir DIR          work in the repository at DIR\n"
+	           "      --json             print one JSON event per line on stdout\n"
+	           "      --approval MODE    ask, auto-edit (default) or full-auto\n"
+	           "      --no-sandbox       run commands without the sandbox\n"
+	           "      --no-commit        leave the changes uncommitted\n"
+	           "      --no-constrain     do not constrain tool calls while decoding\n"
+	           "      --call-format FMT  hermes, llama3, mistral or react\n"
+	           "      --ctx N            context size in tokens (default 8192)\n"
+	           "      --threads N        threads for the model (default: the cores)\n"
+	           "      --temp T           sampling temperature (default 0: greedy)\n"
+	           "      --seed N           random seed for sampling\n"
+	           "      --max-steps N      model messages per request (default 40)\n"
+	           "      --max-tokens N     tokens per model message (default 2048)\n"
+	           "      --script FILE      let a script speak for the model (for tests)\n"
+	           "  -h, --help             show this help and exit\n"
+	           "  -V, --version          print the version and exit\n");
 	if (lc_commands[0].name) {
 		fprintf(f, "\nCommands:\n");
 		for (c = lc_commands; c->name; c++) {
@@ -47,6 +66,7 @@ static void usage(FILE *f)
 		fprintf(f, "\n'lcode COMMAND --help' describes a command.\n");
 	}
 	fprintf(f, "\nEnvironment:\n"
+	           "  LCODE_MODEL       the model file when --model is not given\n"
 	           "  LCODE_LOG         diagnostics on stderr: debug, info, warn (default), error\n"
 	           "  LCODE_PROMPT_DIR  directory whose files override the built-in prompts\n"
 	           "  NO_COLOR          when set, no colour even on a terminal\n"
@@ -54,15 +74,63 @@ static void usage(FILE *f)
 	           "See lcode(1) for more.\n");
 }
 
+static int parse_int(const char *name, const char *v, int lo, int hi, int *out)
+{
+	char *end;
+	long x = strtol(v, &end, 10);
+
+	if (!*v || *end || x < lo || x > hi) {
+		fprintf(stderr, "lcode: %s takes a whole number from %d to %d, not '%s'\n", name,
+		        lo, hi, v);
+		return -1;
+	}
+	*out = (int)x;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	enum {
+		OPT_MODEL = 256,
+		OPT_JSON,
+		OPT_APPROVAL,
+		OPT_NO_SANDBOX,
+		OPT_NO_COMMIT,
+		OPT_NO_CONSTRAIN,
+		OPT_CALL_FORMAT,
+		OPT_CTX,
+		OPT_THREADS,
+		OPT_TEMP,
+		OPT_SEED,
+		OPT_MAX_STEPS,
+		OPT_MAX_TOKENS,
+		OPT_SCRIPT
+	};
 	static const struct option opts[] = {
 	        {"help", no_argument, NULL, 'h'},
 	        {"version", no_argument, NULL, 'V'},
+	        {"message", required_argument, NULL, 'm'},
+	        {"dir", required_argument, NULL, 'C'},
+	        {"model", required_argument, NULL, OPT_MODEL},
+	        {"json", no_argument, NULL, OPT_JSON},
+	        {"approval", required_argument, NULL, OPT_APPROVAL},
+	        {"no-sandbox", no_argument, NULL, OPT_NO_SANDBOX},
+	        {"no-commit", no_argument, NULL, OPT_NO_COMMIT},
+	        {"no-constrain", no_argument, NULL, OPT_NO_CONSTRAIN},
+	        {"call-format", required_argument, NULL, OPT_CALL_FORMAT},
+	        {"ctx", required_argument, NULL, OPT_CTX},
+	        {"threads", required_argument, NULL, OPT_THREADS},
+	        {"temp", required_argument, NULL, OPT_TEMP},
+	        {"seed", required_argument, NULL, OPT_SEED},
+	        {"max-steps", required_argument, NULL, OPT_MAX_STEPS},
+	        {"max-tokens", required_argument, NULL, OPT_MAX_TOKENS},
+	        {"script", required_argument, NULL, OPT_SCRIPT},
 	        {NULL, 0, NULL, 0},
 	};
+	struct lc_run_opts ro = {0};
 	const struct lc_command *c;
-	int ch;
+	char *end;
+	int ch, seed;
 
 	if (argc > 1 && argv[1][0] != '-') {
 		for (c = lc_commands; c->name; c++)
@@ -71,8 +139,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "lcode: unknown command '%s'; see 'lcode --help'\n", argv[1]);
 		return LC_EXIT_USAGE;
 	}
+	ro.approval = LC_APPROVAL_AUTO_EDIT;
 	/* "+": stop at the first non-option so commands parse their own flags. */
-	while ((ch = getopt_long(argc, argv, "+hV", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+hVm:C:", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'h':
 			usage(stdout);
@@ -80,11 +149,87 @@ int main(int argc, char **argv)
 		case 'V':
 			printf("lcode %s\n", LC_VERSION);
 			return LC_EXIT_OK;
+		case 'm':
+			ro.message = optarg;
+			break;
+		case 'C':
+			ro.dir = optarg;
+			break;
+		case OPT_MODEL:
+			ro.model = optarg;
+			break;
+		case OPT_JSON:
+			ro.json = 1;
+			break;
+		case OPT_APPROVAL:
+			if (strcmp(optarg, "ask") == 0)
+				ro.approval = LC_APPROVAL_ASK;
+			else if (strcmp(optarg, "auto-edit") == 0)
+				ro.approval = LC_APPROVAL_AUTO_EDIT;
+			else if (strcmp(optarg, "full-auto") == 0)
+				ro.approval = LC_APPROVAL_FULL_AUTO;
+			else {
+				fprintf(stderr,
+				        "lcode: --approval takes ask, auto-edit or full-auto\n");
+				return LC_EXIT_USAGE;
+			}
+			break;
+		case OPT_NO_SANDBOX:
+			ro.no_sandbox = 1;
+			break;
+		case OPT_NO_COMMIT:
+			ro.no_commit = 1;
+			break;
+		case OPT_NO_CONSTRAIN:
+			ro.no_constrain = 1;
+			break;
+		case OPT_CALL_FORMAT:
+			ro.call_format = optarg;
+			break;
+		case OPT_CTX:
+			if (parse_int("--ctx", optarg, 64, 1 << 20, &ro.n_ctx))
+				return LC_EXIT_USAGE;
+			break;
+		case OPT_THREADS:
+			if (parse_int("--threads", optarg, 1, 512, &ro.n_threads))
+				return LC_EXIT_USAGE;
+			break;
+		case OPT_TEMP:
+			ro.temp = strtof(optarg, &end);
+			if (*end || end == optarg || !(ro.temp >= 0)) {
+				fprintf(stderr, "lcode: --temp takes a number >= 0\n");
+				return LC_EXIT_USAGE;
+			}
+			break;
+		case OPT_SEED:
+			if (parse_int("--seed", optarg, 0, 2147483647, &seed))
+				return LC_EXIT_USAGE;
+			ro.seed = (unsigned long long)seed;
+			break;
+		case OPT_MAX_STEPS:
+			if (parse_int("--max-steps", optarg, 1, 10000, &ro.max_steps))
+				return LC_EXIT_USAGE;
+			break;
+		case OPT_MAX_TOKENS:
+			if (parse_int("--max-tokens", optarg, 1, 1 << 20, &ro.max_tokens))
+				return LC_EXIT_USAGE;
+			break;
+		case OPT_SCRIPT:
+			ro.script = optarg;
+			break;
 		default:
 			fprintf(stderr, "see 'lcode --help'\n");
 			return LC_EXIT_USAGE;
 		}
 	}
-	usage(stderr);
-	return LC_EXIT_USAGE;
+	if (optind < argc) {
+		fprintf(stderr, "lcode: unexpected argument '%s'; see 'lcode --help'\n",
+		        argv[optind]);
+		return LC_EXIT_USAGE;
+	}
+	if (!ro.message) {
+		usage(stderr);
+		return LC_EXIT_USAGE;
+	}
+	return lc_run(&ro);
 }

@@ -1,0 +1,406 @@
+/*
+ * run.c - the agent as the program runs it.
+ *
+ * Start-up order matters: the shell executor is forked before the model is
+ * mapped and before any thread exists, so commands never inherit either.
+ */
+#include "src/run.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "agent/agent.h"
+#include "prompts/prompts.h"
+#include "src/commands.h"
+#include "src/err.h"
+#include "src/file.h"
+#include "src/term.h"
+#include "tools/exec.h"
+#include "tools/repo.h"
+#include "tools/tool.h"
+#include "src/banned.h"
+
+#define AGENTS_MD_MAX (32u * 1024u)
+
+static volatile sig_atomic_t cancel_flag;
+static lc_exec *running_exec;
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	if (cancel_flag) {
+		/* A second Ctrl-C while stopping: leave now. */
+		static const char msg[] = "\nlcode: interrupted\n";
+		if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
+			/* nothing to do */
+		}
+		_exit(130);
+	}
+	cancel_flag = 1;
+	if (running_exec)
+		lc_exec_cancel(running_exec);
+}
+
+struct ui {
+	const struct lc_run_opts *o;
+	int interactive; /* a person can answer questions on the terminal */
+	int streaming;   /* model text is being shown on stderr */
+};
+
+/* --- approval ------------------------------------------------------------ */
+
+static int ask(const char *summary)
+{
+	char line[64];
+
+	fprintf(stderr, "%sallow%s %s? [y/N] ", lc_term_bold(stderr), lc_term_reset(stderr),
+	        summary);
+	fflush(stderr);
+	if (!fgets(line, sizeof(line), stdin))
+		return 0;
+	return line[0] == 'y' || line[0] == 'Y';
+}
+
+static int approve(void *ud, enum lc_tool_kind kind, const char *summary)
+{
+	struct ui *ui = ud;
+	int need = kind == LC_TOOL_EXEC ? ui->o->approval != LC_APPROVAL_FULL_AUTO
+	                                : ui->o->approval == LC_APPROVAL_ASK;
+
+	if (!need)
+		return 1;
+	if (!ui->interactive)
+		return 0; /* the observation says "not approved" */
+	if (cancel_flag)
+		return LC_ECANCELLED;
+	return ask(summary);
+}
+
+/* --- events -------------------------------------------------------------- */
+
+static const char *status_name(int st)
+{
+	return st == LC_TOOL_OK ? "ok" : st == LC_TOOL_REFUSED ? "refused" : "failed";
+}
+
+static void print_json(const lc_event *ev)
+{
+	static const char *const kinds[] = {"request", "text",  "message", "call", "observation",
+	                                    "commit",  "final", "note",    "stats"};
+	cJSON *j = cJSON_CreateObject();
+	char *s;
+
+	cJSON_AddStringToObject(j, "type", kinds[ev->kind]);
+	if (ev->kind == LC_EV_TEXT) {
+		char *chunk = strndup(ev->text, ev->len);
+		cJSON_AddStringToObject(j, "text", chunk ? chunk : "");
+		free(chunk);
+	} else if (ev->kind == LC_EV_CALL) {
+		cJSON_AddStringToObject(j, "tool", ev->tool);
+		cJSON_AddItemToObject(j, "args", cJSON_Parse(ev->args));
+	} else if (ev->kind == LC_EV_OBSERVATION) {
+		cJSON_AddStringToObject(j, "tool", ev->tool);
+		cJSON_AddStringToObject(j, "status", status_name(ev->status));
+		cJSON_AddStringToObject(j, "text", ev->text);
+	} else if (ev->kind == LC_EV_COMMIT) {
+		cJSON_AddStringToObject(j, "id", ev->text);
+	} else if (ev->kind == LC_EV_STATS) {
+		cJSON_AddNumberToObject(j, "prompt_tokens", ev->stats->n_prompt);
+		cJSON_AddNumberToObject(j, "reused_tokens", ev->stats->n_reused);
+		cJSON_AddNumberToObject(j, "generated_tokens", ev->stats->n_gen);
+		cJSON_AddNumberToObject(j, "rejected_tokens", ev->stats->n_rejected);
+		cJSON_AddNumberToObject(j, "loop_interventions", ev->stats->n_loops);
+		cJSON_AddNumberToObject(j, "prompt_seconds", ev->stats->t_prompt);
+		cJSON_AddNumberToObject(j, "generate_seconds", ev->stats->t_gen);
+	} else if (ev->text) {
+		cJSON_AddStringToObject(j, "text", ev->text);
+	}
+	s = cJSON_PrintUnformatted(j);
+	if (s)
+		printf("%s\n", s);
+	fflush(stdout);
+	free(s);
+	cJSON_Delete(j);
+}
+
+/* The first line of text, at most max bytes. */
+static int first_line_len(const char *text, int max)
+{
+	size_t n = strcspn(text, "\n");
+	return n > (size_t)max ? max : (int)n;
+}
+
+static void print_progress(struct ui *ui, const lc_event *ev)
+{
+	FILE *f = stderr;
+
+	switch (ev->kind) {
+	case LC_EV_TEXT:
+		if (!lc_term_color(f))
+			return; /* the model's text is shown live on a terminal only */
+		fprintf(f, "%s%.*s%s", lc_term_dim(f), (int)ev->len, ev->text, lc_term_reset(f));
+		ui->streaming = 1;
+		return;
+	case LC_EV_MESSAGE:
+		if (ui->streaming)
+			fputc('\n', f);
+		ui->streaming = 0;
+		return;
+	case LC_EV_CALL:
+		fprintf(f, "%s> %s%s %.*s\n", lc_term_bold(f), ev->tool, lc_term_reset(f),
+		        first_line_len(ev->args, 160), ev->args);
+		return;
+	case LC_EV_OBSERVATION:
+		fprintf(f, "  %s%s%s %.*s\n",
+		        ev->status == LC_TOOL_OK        ? lc_term_green(f)
+		        : ev->status == LC_TOOL_REFUSED ? lc_term_yellow(f)
+		                                        : lc_term_red(f),
+		        status_name(ev->status), lc_term_reset(f), first_line_len(ev->text, 160),
+		        ev->text);
+		return;
+	case LC_EV_COMMIT:
+		fprintf(f, "%scommitted%s %.12s\n", lc_term_green(f), lc_term_reset(f), ev->text);
+		return;
+	case LC_EV_NOTE:
+		fprintf(f, "%snote:%s %s\n", lc_term_yellow(f), lc_term_reset(f), ev->text);
+		return;
+	default:
+		return;
+	}
+}
+
+static void on_event(void *ud, const lc_event *ev)
+{
+	struct ui *ui = ud;
+
+	if (ui->o->json)
+		print_json(ev);
+	else
+		print_progress(ui, ev);
+}
+
+/* --- set-up -------------------------------------------------------------- */
+
+/* prompts/tools.md: "## name" headings, each followed by its description. */
+static cJSON *tool_descriptions(void)
+{
+	lc_buf text = LC_BUF_INIT(LC_PROMPT_MAX);
+	cJSON *desc = cJSON_CreateObject();
+	char *p, *next;
+
+	if (!desc || lc_prompt_load("tools", &text)) {
+		lc_buf_release(&text);
+		return desc;
+	}
+	for (p = strstr(text.data, "## "); p; p = next) {
+		char *name = p + 3, *body = strchr(name, '\n'), *end;
+		if (!body)
+			break;
+		*body++ = '\0';
+		next = strstr(body, "\n## ");
+		end = next ? next : body + strlen(body);
+		while (end > body && (end[-1] == '\n' || end[-1] == ' '))
+			end--;
+		*end = '\0';
+		cJSON_AddStringToObject(desc, name, body);
+		if (next)
+			next++;
+	}
+	lc_buf_release(&text);
+	return desc;
+}
+
+/* The system text: the built-in prompt, then AGENTS.md from the repository root. */
+static int system_text(const char *root, lc_buf *out)
+{
+	char path[PATH_MAX], *agents;
+	size_t len;
+	int rc = lc_prompt_load("system", out);
+
+	if (rc)
+		return rc;
+	if ((size_t)snprintf(path, sizeof(path), "%s/AGENTS.md", root) >= sizeof(path))
+		return lc_err_set(LC_EIO, "path too long: '%s'", root);
+	rc = lc_file_read(path, AGENTS_MD_MAX, &agents, &len);
+	if (rc == LC_ENOTFOUND) {
+		lc_err_clear();
+		return 0;
+	}
+	if (rc)
+		return lc_err_prefix(rc, "AGENTS.md");
+	lc_buf_addf(out, "\n\n# Project instructions (AGENTS.md)\n\n%s", agents);
+	free(agents);
+	return 0;
+}
+
+static int parse_call_format(const char *name)
+{
+	static const char *const names[] = {"hermes", "llama3", "mistral", "react"};
+
+	if (!name)
+		return -1;
+	for (int i = 0; i < 4; i++)
+		if (strcmp(name, names[i]) == 0)
+			return i;
+	return -2;
+}
+
+static int open_backend(const struct lc_run_opts *o, const char *model, lc_backend **out)
+{
+	lc_local_opts lo = {0};
+	struct lc_sampler_params sp = LC_SAMPLER_PARAMS_INIT;
+
+	sp.temp = o->temp;
+	sp.seed = o->seed;
+	lo.sampler = sp;
+	lo.n_ctx = o->n_ctx;
+	lo.n_threads = o->n_threads;
+	lo.max_tokens = o->max_tokens;
+	lo.call_format = parse_call_format(o->call_format);
+	if (o->script)
+		return lc_backend_script_new(out, o->script, model, &lo);
+	return lc_backend_local_new(out, model, &lo);
+}
+
+int lc_run(const struct lc_run_opts *o)
+{
+	const char *model = o->model ? o->model : getenv("LCODE_MODEL");
+	struct ui ui = {o, 0, 0};
+	lc_buf system = LC_BUF_INIT(LC_PROMPT_MAX + AGENTS_MD_MAX + 1024);
+	lc_buf answer = LC_BUF_INIT((size_t)1 << 20);
+	lc_buf react = LC_BUF_INIT(LC_PROMPT_MAX);
+	lc_toolbox_opts to = {0};
+	lc_exec_opts eo = {0};
+	lc_agent_opts ao = {0};
+	lc_toolbox *tb = NULL;
+	lc_backend *backend = NULL;
+	lc_agent *agent = NULL;
+	lc_exec *exec = NULL;
+	lc_repo *repo = NULL;
+	cJSON *desc = NULL;
+	char root[PATH_MAX];
+	int status = LC_EXIT_FAIL, rc;
+
+	if (!o->message) {
+		fprintf(stderr, "lcode: give a request with -m; see 'lcode --help'\n");
+		return LC_EXIT_USAGE;
+	}
+	if (!model || !model[0]) {
+		fprintf(stderr, "lcode: no model. Download a GGUF model file (for example a Q4_K_M "
+		                "quantization of Qwen2.5-Coder-7B-Instruct) and give its path with "
+		                "--model PATH or in LCODE_MODEL.\n");
+		return LC_EXIT_USAGE;
+	}
+	if (parse_call_format(o->call_format) == -2) {
+		fprintf(stderr, "lcode: unknown call format '%s'; see 'lcode --help'\n",
+		        o->call_format);
+		return LC_EXIT_USAGE;
+	}
+	if (o->dir && chdir(o->dir) < 0) {
+		lc_err_set_errno(LC_EIO, errno, "cannot change to '%s'", o->dir);
+		lc_print_error(NULL);
+		return LC_EXIT_USAGE;
+	}
+	ui.interactive = isatty(STDIN_FILENO) && !o->json;
+
+	/* The executor first: before the model is mapped and threads exist. */
+	if ((rc = lc_repo_open(&repo, "."))) {
+		lc_print_error(NULL);
+		return LC_EXIT_FAIL;
+	}
+	snprintf(root, sizeof(root), "%s", lc_repo_root(repo));
+	lc_repo_free(repo);
+	eo.repo_root = root;
+	eo.no_sandbox = o->no_sandbox;
+	if ((rc = lc_exec_start(&exec, &eo))) {
+		lc_print_error("cannot start the command executor");
+		goto out;
+	}
+	running_exec = exec;
+	signal(SIGINT, on_sigint);
+
+	to.repo_path = root;
+	to.exec = exec;
+	to.approve = approve;
+	to.approve_ud = &ui;
+	if ((rc = lc_toolbox_new(&tb, &to))) {
+		lc_print_error(NULL);
+		goto out;
+	}
+	if ((rc = open_backend(o, model, &backend))) {
+		lc_print_error(model);
+		status = LC_EXIT_MODEL;
+		goto out;
+	}
+	if ((rc = system_text(root, &system)) || (rc = lc_prompt_load("react", &react))) {
+		lc_print_error(NULL);
+		goto out;
+	}
+	desc = tool_descriptions();
+	ao.backend = backend;
+	ao.tools = tb;
+	ao.system = system.data;
+	ao.tool_descriptions = desc;
+	ao.react_intro = react.data;
+	ao.constrain = !o->no_constrain;
+	ao.max_steps = o->max_steps;
+	ao.commit = !o->no_commit;
+	ao.cancel = &cancel_flag;
+	ao.on_event = on_event;
+	ao.ud = &ui;
+	if ((rc = lc_agent_new(&agent, &ao))) {
+		lc_print_error(NULL);
+		goto out;
+	}
+	rc = lc_agent_run(agent, o->message, &answer);
+	switch (rc) {
+	case LC_OUTCOME_DONE:
+		if (!o->json)
+			printf("%s\n", answer.data ? answer.data : "");
+		status = LC_EXIT_OK;
+		break;
+	case LC_OUTCOME_MODEL:
+		lc_print_error("model");
+		status = LC_EXIT_MODEL;
+		break;
+	case LC_OUTCOME_CANCELLED:
+		lc_print_error(NULL);
+		status = LC_EXIT_FAIL;
+		break;
+	default:
+		lc_print_error("the request could not be completed");
+		status = LC_EXIT_FAIL;
+	}
+	if (o->json && status != LC_EXIT_OK) {
+		cJSON *j = cJSON_CreateObject();
+		char *s;
+		cJSON_AddStringToObject(j, "type", "error");
+		cJSON_AddStringToObject(j, "message", lc_err_msg());
+		s = cJSON_PrintUnformatted(j);
+		if (s)
+			printf("%s\n", s);
+		free(s);
+		cJSON_Delete(j);
+	}
+out:
+	running_exec = NULL;
+	lc_agent_free(agent);
+	lc_backend_free(backend);
+	lc_toolbox_free(tb);
+	if (exec) {
+		lc_exec_stop(exec);
+		lc_exec_free(exec);
+	}
+	cJSON_Delete(desc);
+	lc_buf_release(&system);
+	lc_buf_release(&answer);
+	lc_buf_release(&react);
+	return status;
+}

@@ -1,0 +1,318 @@
+/*
+ * Tests for tools/patch.c: unified diffs applied all or nothing. The diffs
+ * follow the GNU diffutils manual ("Detailed Unified") and git's format;
+ * every expected text was written by hand.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "tools/patch.h"
+#include "src/err.h"
+
+struct fake_file {
+	const char *path;
+	const char *text;
+};
+
+struct fake_fs {
+	const struct fake_file *files;
+	size_t n;
+	int reads;
+};
+
+static int fake_read(void *ctx, const char *path, char **text, size_t *len)
+{
+	struct fake_fs *fs = ctx;
+	size_t i;
+
+	fs->reads++;
+	for (i = 0; i < fs->n; i++) {
+		if (strcmp(fs->files[i].path, path) == 0) {
+			size_t n = strlen(fs->files[i].text);
+
+			*text = malloc(n + 1);
+			assert_non_null(*text);
+			memcpy(*text, fs->files[i].text, n + 1);
+			*len = n;
+			return 0;
+		}
+	}
+	return LC_ENOTFOUND;
+}
+
+static int apply(lc_patch_result *r, const char *diff, const struct fake_file *files, size_t n)
+{
+	struct fake_fs fs = {files, n, 0};
+
+	lc_err_clear();
+	return lc_patch_apply(r, diff, strlen(diff), fake_read, &fs);
+}
+
+#define TEN "l1\nl2\nl3\nl4\nl5\nl6\nl7\nl8\nl9\nl10\n"
+
+static void test_offset_hunk(void **state)
+{
+	/* The hunk says line 3, but l5..l7 are at lines 5..7: applied 2 lines lower. */
+	static const struct fake_file files[] = {{"f.txt", TEN}};
+	lc_patch_result r = LC_PATCH_RESULT_INIT;
+
+	assert_int_equal(
+	        apply(&r, "--- a/f.txt\n+++ b/f.txt\n@@ -3,3 +3,4 @@\n l5\n-l6\n+L6\n+L6b\n l7\n",
+	              files, 1),
+	        0);
+	assert_int_equal(r.n_files, 1);
+	assert_int_equal(r.files[0].kind, LC_PATCH_MODIFY);
+	assert_string_equal(r.files[0].path, "f.txt");
+	assert_string_equal(r.files[0].text, "l1\nl2\nl3\nl4\nl5\nL6\nL6b\nl7\nl8\nl9\nl10\n");
+	assert_string_equal(r.files[0].old_text, TEN);
+	assert_int_equal(r.files[0].n_hunks, 1);
+	assert_int_equal(r.files[0].n_moved, 1);
+	assert_int_equal(r.files[0].n_fuzzed, 0);
+	assert_int_equal(r.files[0].n_ranges, 1);
+	assert_int_equal(r.files[0].ranges[0].start, 6);
+	assert_int_equal(r.files[0].ranges[0].count, 2);
+	lc_patch_result_release(&r);
+}
+
+static void test_two_hunks_and_git_headers(void **state)
+{
+	static const struct fake_file files[] = {{"f.txt", TEN}};
+	static const char diff[] = "diff --git a/f.txt b/f.txt\n"
+	                           "index 1234567..89abcde 100644\n"
+	                           "--- a/f.txt\n+++ b/f.txt\n"
+	                           "@@ -1,2 +1,2 @@\n-l1\n+L1\n l2\n"
+	                           "@@ -9,2 +9,1 @@\n l9\n-l10\n";
+	lc_patch_result r = LC_PATCH_RESULT_INIT;
+
+	assert_int_equal(apply(&r, diff, files, 1), 0);
+	assert_string_equal(r.files[0].text, "L1\nl2\nl3\nl4\nl5\nl6\nl7\nl8\nl9\n");
+	assert_int_equal(r.files[0].n_moved, 0);
+	assert_int_equal(r.files[0].n_ranges, 2);
+	assert_int_equal(r.files[0].ranges[1].start, 10); /* removal at the end */
+	assert_int_equal(r.files[0].ranges[1].count, 0);
+	lc_patch_result_release(&r);
+}
+
+static void test_new_file(void **state)
+{
+	lc_patch_result r = LC_PATCH_RESULT_INIT;
+
+	assert_int_equal(
+	        apply(&r, "--- /dev/null\n+++ b/new.txt\n@@ -0,0 +1,2 @@\n+x\n+y\n", NULL, 0), 0);
+	assert_int_equal(r.files[0].kind, LC_PATCH_CREATE);
+	assert_string_equal(r.files[0].path, "new.txt");
+	assert_null(r.files[0].old_text);
+	assert_string_equal(r.files[0].text, "x\ny\n");
+	lc_patch_result_release(&r);
+}
+
+static void test_new_file_exists_refused(void **state)
+{
+	static const struct fake_file files[] = {{"new.txt", "there\n"}};
+	lc_patch_result r = LC_PATCH_RESULT_INIT;
+
+	assert_int_equal(apply(&r, "--- /dev/null\n+++ b/new.txt\n@@ -0,0 +1 @@\n+x\n", files, 1),
+	                 LC_EDENIED);
+	assert_null(r.files);
+	assert_non_null(strstr(r.observation, "exists already"));
+	lc_patch_result_release(&r);
+}
+
+static void test_deleted_file(void **state)
+{
+	static const struct fake_file files[] = {{"old.txt", "a\nb\n"}};
+	lc_patch_result r = LC_PATCH_RESULT_INIT;
+
+	assert_int_equal(
+	        apply(&r, "--- a/old.txt\n+++ /dev/null\n@@ -1,2 +0,0 @@\n-a\n-b\n", files, 1), 0);
+	assert_int_equal(r.files[0].kind, LC_PATCH_DELETE);
+	assert_string_equal(r.files[0].path, "old.txt");
+	assert_null(r.files[0].text);
+	lc_patch_result_release(&r);
+}
+
+static void test_deletion_leaving_lines_refused(void **state)
+{
+	static const struct fake_file files[] = {{"old.txt", "a\nb\nc\n"}};
+	lc_patch_result r = LC_PATCH_RESULT_INIT;
+
+	assert_int_equal(
+	        apply(&r, "--- a/old.txt\n+++ /dev/null\n@@ -1,2 +0,0 @@\n-a\n-b\n", files, 1),
+	        LC_EDENIED);
+	assert_null(r.files);
+	lc_patch_result_release(&r);
+}
+
+static void test_multi_file(void **state)
+{
+	static const struct fake_file files[] = {{"a.c", "int a;\n"}, {"dir/b.c", "int b;\n"}};
+	static const char diff[] =
+	        "--- a/a.c\n+++ b/a.c\n@@ -1 +1 @@\n-int a;\n+long a;\n"
+	        "--- a/dir/b.c\n+++ b/dir/b.c\n@@ -1 +1,2 @@\n int b;\n+int c;\n";
+	lc_patch_result r = LC_PATCH_RESULT_INIT;
+
+	assert_int_equal(apply(&r, diff, files, 2), 0);
+	assert_int_equal(r.n_files, 2);
+	assert_string_equal(r.files[0].text, "long a;\n");
+	assert_string_equal(r.files[1].path, "dir/b.c");
+	assert_string_equal(r.files[1].text, "int b;\nint c;\n");
+	lc_patch_result_release(&r);
+}
+
+static void test_all_or_nothing(void **state)
+{
+	static const struct fake_file files[] = {{"a.c", "int a;\n"}, {"b.c", "int b;\n"}};
+	static const char diff[] = "--- a/a.c\n+++ b/a.c\n@@ -1 +1 @@\n-int a;\n+long a;\n"
+	                           "--- a/b.c\n+++ b/b.c\n@@ -1 +1 @@\n-int x;\n+long x;\n";
+	lc_patch_result r = LC_PATCH_RESULT_INIT;
+
+	assert_int_equal(apply(&r, diff, files, 2), LC_ENOTFOUND);
+	assert_null(r.files);
+	assert_int_equal(r.n_files, 0);
+	assert_non_null(strstr(r.observation, "b.c: hunk '@@ -1 +1 @@' does not apply"));
+	assert_non_null(strstr(lc_err_msg(), "b.c"));
+	lc_patch_result_release(&r);
+}
+
+static void test_fuzzed_context(void **state)
+{
+	/* Context differs in whitespace: applied, and the file's own context line is kept. */
+	static const struct fake_file files[] = {{"m.py", "def f():\n    foo(1,  2)\n    bar()\n"}};
+	static const char diff[] = "--- a/m.py\n+++ b/m.py\n@@ -2,2 +2,2 @@\n"
+	                           "  foo(1, 2)\n-    bar()\n+    baz()\n";
+	lc_patch_result r = LC_PATCH_RESULT_INIT;
+
+	assert_int_equal(apply(&r, diff, files, 1), 0);
+	assert_string_equal(r.files[0].text, "def f():\n    foo(1,  2)\n    baz()\n");
+	assert_int_equal(r.files[0].n_fuzzed, 1);
+	lc_patch_result_release(&r);
+}
+
+static void test_removed_line_never_fuzzed(void **state)
+{
+	/* "-    bar( )" differs from the file's "    bar()" inside the line: refused. */
+	static const struct fake_file files[] = {{"m.py", "def f():\n    foo()\n    bar()\n"}};
+	static const char diff[] = "--- a/m.py\n+++ b/m.py\n@@ -2,2 +2,2 @@\n"
+	                           "     foo()\n-    bar( )\n+    baz()\n";
+	lc_patch_result r = LC_PATCH_RESULT_INIT;
+
+	assert_int_equal(apply(&r, diff, files, 1), LC_ENOTFOUND);
+	assert_null(r.files);
+	assert_non_null(strstr(r.observation, "nearest place tried is line 2"));
+	assert_non_null(strstr(r.observation, "    3|     bar()"));
+	assert_non_null(strstr(r.observation, "removes"));
+	lc_patch_result_release(&r);
+}
+
+static void test_no_newline_at_eof(void **state)
+{
+	static const struct fake_file files[] = {{"n.txt", "a\nb"}};
+	lc_patch_result r = LC_PATCH_RESULT_INIT;
+
+	/* Both sides without final newline. */
+	assert_int_equal(apply(&r,
+	                       "--- a/n.txt\n+++ b/n.txt\n@@ -1,2 +1,2 @@\n a\n-b\n"
+	                       "\\ No newline at end of file\n+c\n\\ No newline at end of file\n",
+	                       files, 1),
+	                 0);
+	assert_string_equal(r.files[0].text, "a\nc");
+	lc_patch_result_release(&r);
+
+	/* The new side has the newline: added. */
+	assert_int_equal(apply(&r,
+	                       "--- a/n.txt\n+++ b/n.txt\n@@ -1,2 +1,2 @@\n a\n-b\n"
+	                       "\\ No newline at end of file\n+b\n",
+	                       files, 1),
+	                 0);
+	assert_string_equal(r.files[0].text, "a\nb\n");
+	lc_patch_result_release(&r);
+
+	/* New file without final newline. */
+	assert_int_equal(apply(&r,
+	                       "--- /dev/null\n+++ b/z.txt\n@@ -0,0 +1 @@\n+z\n"
+	                       "\\ No newline at end of file\n",
+	                       NULL, 0),
+	                 0);
+	assert_string_equal(r.files[0].text, "z");
+	lc_patch_result_release(&r);
+}
+
+static void test_crlf_file(void **state)
+{
+	static const struct fake_file files[] = {{"w.txt", "a\r\nb\r\nc\r\n"}};
+	lc_patch_result r = LC_PATCH_RESULT_INIT;
+
+	assert_int_equal(
+	        apply(&r, "--- a/w.txt\n+++ b/w.txt\n@@ -1,3 +1,3 @@\n a\n-b\n+B\n c\n", files, 1),
+	        0);
+	assert_string_equal(r.files[0].text, "a\r\nB\r\nc\r\n");
+	lc_patch_result_release(&r);
+}
+
+static void test_ambiguous_far_refused(void **state)
+{
+	/* "x" then "y" at lines 101-102 and 151-152; the hunk says line 1 (too far). */
+	struct fake_file files[1];
+	char *text = malloc(200 * 4);
+	size_t i, n = 0;
+	lc_patch_result r = LC_PATCH_RESULT_INIT;
+
+	assert_non_null(text);
+	for (i = 1; i <= 200; i++) {
+		const char *l = (i == 101 || i == 151)   ? "x\n"
+		                : (i == 102 || i == 152) ? "y\n"
+		                                         : "-\n";
+
+		memcpy(text + n, l, 2);
+		n += 2;
+	}
+	text[n] = '\0';
+	files[0].path = "big.txt";
+	files[0].text = text;
+	assert_int_equal(
+	        apply(&r, "--- a/big.txt\n+++ b/big.txt\n@@ -1,2 +1,2 @@\n x\n-y\n+Y\n", files, 1),
+	        LC_EDENIED);
+	assert_non_null(strstr(r.observation, "match 2 places"));
+	assert_non_null(strstr(r.observation, "lines 101 151"));
+	lc_patch_result_release(&r);
+	free(text);
+}
+
+static void test_parse_errors(void **state)
+{
+	lc_patch_result r = LC_PATCH_RESULT_INIT;
+
+	assert_int_equal(apply(&r, "no diff here\n", NULL, 0), LC_EPARSE);
+	assert_string_equal(lc_err_msg(), "patch: no file header ('--- ' and '+++ ' lines)");
+	assert_int_equal(apply(&r, "--- a/x\n+++ b/x\n@@ -a +1 @@\n", NULL, 0), LC_EPARSE);
+	assert_string_equal(lc_err_msg(), "patch: line 3: bad hunk header '@@ -a +1 @@'");
+	assert_int_equal(apply(&r, "@@ -1 +1 @@\n-a\n+b\n", NULL, 0), LC_EPARSE);
+	assert_null(r.files);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test(test_offset_hunk),
+	        cmocka_unit_test(test_two_hunks_and_git_headers),
+	        cmocka_unit_test(test_new_file),
+	        cmocka_unit_test(test_new_file_exists_refused),
+	        cmocka_unit_test(test_deleted_file),
+	        cmocka_unit_test(test_deletion_leaving_lines_refused),
+	        cmocka_unit_test(test_multi_file),
+	        cmocka_unit_test(test_all_or_nothing),
+	        cmocka_unit_test(test_fuzzed_context),
+	        cmocka_unit_test(test_removed_line_never_fuzzed),
+	        cmocka_unit_test(test_no_newline_at_eof),
+	        cmocka_unit_test(test_crlf_file),
+	        cmocka_unit_test(test_ambiguous_far_refused),
+	        cmocka_unit_test(test_parse_errors),
+	};
+	cmocka_set_message_output(CM_OUTPUT_TAP);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -727,7 +727,7 @@ int lc_git_undo(lc_repo *repo, lc_buf *out)
 		if (!match && (rc = strvec_push(&changed, paths.v[i])) < 0)
 			goto out;
 	}
-	if (changed.n > 999) {
+	if (changed.n > 0) {
 		for (i = 0, used = 0; i < changed.n && used < sizeof(list); i++) {
 			n = snprintf(list + used, sizeof(list) - used, "%s'%s'", i ? ", " : "",
 			             changed.v[i]);

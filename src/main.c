@@ -33,10 +33,11 @@ static void usage(FILE *f)
 {
 	const struct lc_command *c;
 
-	fprintf(f, "usage: lcode [OPTIONS] -m REQUEST\n");
+	fprintf(f, "usage: lcode [OPTIONS] [-m REQUEST]\n");
 	if (lc_commands[0].name)
 		fprintf(f, "       lcode COMMAND [ARGS...]\n");
 	fprintf(f, "\nlcode is a coding agent that runs a local GGUF model in its own process.\n"
+	           "Without -m it reads requests from a prompt (/help lists its commands).\n"
 	           "\nOptions:\n"
 	           "  -m, --message TEXT     run one request and exit\n"
 	           "      --model PATH       the GGUF model file (or LCODE_MODEL)\n"
@@ -227,9 +228,5 @@ int main(int argc, char **argv)
 		        argv[optind]);
 		return LC_EXIT_USAGE;
 	}
-	if (!ro.message) {
-		usage(stderr);
-		return LC_EXIT_USAGE;
-	}
-	return lc_run(&ro);
+	return ro.message ? lc_run(&ro) : lc_repl(&ro);
 }

@@ -29,13 +29,13 @@
 
 #define AGENTS_MD_MAX (32u * 1024u)
 
-static volatile sig_atomic_t cancel_flag;
+volatile sig_atomic_t lc_cancel_flag;
 static lc_exec *running_exec;
 
 static void on_sigint(int sig)
 {
 	(void)sig;
-	if (cancel_flag) {
+	if (lc_cancel_flag) {
 		/* A second Ctrl-C while stopping: leave now. */
 		static const char msg[] = "\nlcode: interrupted\n";
 		if (write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0) {
@@ -43,16 +43,10 @@ static void on_sigint(int sig)
 		}
 		_exit(130);
 	}
-	cancel_flag = 1;
+	lc_cancel_flag = 1;
 	if (running_exec)
 		lc_exec_cancel(running_exec);
 }
-
-struct ui {
-	const struct lc_run_opts *o;
-	int interactive; /* a person can answer questions on the terminal */
-	int streaming;   /* model text is being shown on stderr */
-};
 
 /* --- approval ------------------------------------------------------------ */
 
@@ -70,7 +64,7 @@ static int ask(const char *summary)
 
 static int approve(void *ud, enum lc_tool_kind kind, const char *summary)
 {
-	struct ui *ui = ud;
+	struct lc_session *ui = ud;
 	int need = kind == LC_TOOL_EXEC ? ui->o->approval != LC_APPROVAL_FULL_AUTO
 	                                : ui->o->approval == LC_APPROVAL_ASK;
 
@@ -78,7 +72,7 @@ static int approve(void *ud, enum lc_tool_kind kind, const char *summary)
 		return 1;
 	if (!ui->interactive)
 		return 0; /* the observation says "not approved" */
-	if (cancel_flag)
+	if (lc_cancel_flag)
 		return LC_ECANCELLED;
 	return ask(summary);
 }
@@ -137,7 +131,7 @@ static int first_line_len(const char *text, int max)
 	return n > (size_t)max ? max : (int)n;
 }
 
-static void print_progress(struct ui *ui, const lc_event *ev)
+static void print_progress(struct lc_session *ui, const lc_event *ev)
 {
 	FILE *f = stderr;
 
@@ -151,6 +145,7 @@ static void print_progress(struct ui *ui, const lc_event *ev)
 	case LC_EV_MESSAGE:
 		if (ui->streaming)
 			fputc('\n', f);
+		ui->streamed = ui->streaming;
 		ui->streaming = 0;
 		return;
 	case LC_EV_CALL:
@@ -178,7 +173,7 @@ static void print_progress(struct ui *ui, const lc_event *ev)
 
 static void on_event(void *ud, const lc_event *ev)
 {
-	struct ui *ui = ud;
+	struct lc_session *ui = ud;
 
 	if (ui->o->json)
 		print_json(ev);
@@ -269,35 +264,28 @@ static int open_backend(const struct lc_run_opts *o, const char *model, lc_backe
 	return lc_backend_local_new(out, model, &lo);
 }
 
-int lc_run(const struct lc_run_opts *o)
+int lc_session_open(struct lc_session *s, const struct lc_run_opts *o)
 {
 	const char *model = o->model ? o->model : getenv("LCODE_MODEL");
-	struct ui ui = {o, 0, 0};
 	lc_buf system = LC_BUF_INIT(LC_PROMPT_MAX + AGENTS_MD_MAX + 1024);
-	lc_buf answer = LC_BUF_INIT((size_t)1 << 20);
 	lc_buf react = LC_BUF_INIT(LC_PROMPT_MAX);
 	lc_toolbox_opts to = {0};
 	lc_exec_opts eo = {0};
 	lc_agent_opts ao = {0};
-	lc_toolbox *tb = NULL;
-	lc_backend *backend = NULL;
-	lc_agent *agent = NULL;
-	lc_exec *exec = NULL;
 	lc_repo *repo = NULL;
 	cJSON *desc = NULL;
 	char root[PATH_MAX];
-	int status = LC_EXIT_FAIL, rc;
+	int status = LC_EXIT_FAIL;
 
-	if (!o->message) {
-		fprintf(stderr, "lcode: give a request with -m; see 'lcode --help'\n");
-		return LC_EXIT_USAGE;
-	}
+	memset(s, 0, sizeof(*s));
+	s->o = o;
 	if (!model || !model[0]) {
 		fprintf(stderr, "lcode: no model. Download a GGUF model file (for example a Q4_K_M "
 		                "quantization of Qwen2.5-Coder-7B-Instruct) and give its path with "
 		                "--model PATH or in LCODE_MODEL.\n");
 		return LC_EXIT_USAGE;
 	}
+	snprintf(s->model_path, sizeof(s->model_path), "%s", model);
 	if (parse_call_format(o->call_format) == -2) {
 		fprintf(stderr, "lcode: unknown call format '%s'; see 'lcode --help'\n",
 		        o->call_format);
@@ -308,10 +296,10 @@ int lc_run(const struct lc_run_opts *o)
 		lc_print_error(NULL);
 		return LC_EXIT_USAGE;
 	}
-	ui.interactive = isatty(STDIN_FILENO) && !o->json;
+	s->interactive = isatty(STDIN_FILENO) && !o->json;
 
 	/* The executor first: before the model is mapped and threads exist. */
-	if ((rc = lc_repo_open(&repo, "."))) {
+	if (lc_repo_open(&repo, ".")) {
 		lc_print_error(NULL);
 		return LC_EXIT_FAIL;
 	}
@@ -319,50 +307,80 @@ int lc_run(const struct lc_run_opts *o)
 	lc_repo_free(repo);
 	eo.repo_root = root;
 	eo.no_sandbox = o->no_sandbox;
-	if ((rc = lc_exec_start(&exec, &eo))) {
+	if (lc_exec_start(&s->exec, &eo)) {
 		lc_print_error("cannot start the command executor");
 		goto out;
 	}
-	running_exec = exec;
+	running_exec = s->exec;
 	signal(SIGINT, on_sigint);
 
 	to.repo_path = root;
-	to.exec = exec;
+	to.exec = s->exec;
 	to.approve = approve;
-	to.approve_ud = &ui;
-	if ((rc = lc_toolbox_new(&tb, &to))) {
+	to.approve_ud = s;
+	if (lc_toolbox_new(&s->tools, &to)) {
 		lc_print_error(NULL);
 		goto out;
 	}
-	if ((rc = open_backend(o, model, &backend))) {
+	if (open_backend(o, model, &s->backend)) {
 		lc_print_error(model);
 		status = LC_EXIT_MODEL;
 		goto out;
 	}
-	if ((rc = system_text(root, &system)) || (rc = lc_prompt_load("react", &react))) {
+	if (system_text(root, &system) || lc_prompt_load("react", &react)) {
 		lc_print_error(NULL);
 		goto out;
 	}
 	desc = tool_descriptions();
-	ao.backend = backend;
-	ao.tools = tb;
+	ao.backend = s->backend;
+	ao.tools = s->tools;
 	ao.system = system.data;
 	ao.tool_descriptions = desc;
 	ao.react_intro = react.data;
 	ao.constrain = !o->no_constrain;
 	ao.max_steps = o->max_steps;
 	ao.commit = !o->no_commit;
-	ao.cancel = &cancel_flag;
+	ao.cancel = &lc_cancel_flag;
 	ao.on_event = on_event;
-	ao.ud = &ui;
-	if ((rc = lc_agent_new(&agent, &ao))) {
+	ao.ud = s;
+	if (lc_agent_new(&s->agent, &ao)) {
 		lc_print_error(NULL);
 		goto out;
 	}
-	rc = lc_agent_run(agent, o->message, &answer);
-	switch (rc) {
+	status = LC_EXIT_OK;
+out:
+	cJSON_Delete(desc);
+	lc_buf_release(&system);
+	lc_buf_release(&react);
+	if (status != LC_EXIT_OK)
+		lc_session_close(s);
+	return status;
+}
+
+static void json_error(void)
+{
+	cJSON *j = cJSON_CreateObject();
+	char *str;
+
+	cJSON_AddStringToObject(j, "type", "error");
+	cJSON_AddStringToObject(j, "message", lc_err_msg());
+	str = cJSON_PrintUnformatted(j);
+	if (str)
+		printf("%s\n", str);
+	free(str);
+	cJSON_Delete(j);
+}
+
+int lc_session_request(struct lc_session *s, const char *request)
+{
+	lc_buf answer = LC_BUF_INIT((size_t)1 << 20);
+	int status;
+
+	lc_cancel_flag = 0;
+	switch (lc_agent_run(s->agent, request, &answer)) {
 	case LC_OUTCOME_DONE:
-		if (!o->json)
+		/* On one terminal the answer was just shown as it was generated. */
+		if (!s->o->json && !(s->streamed && isatty(STDOUT_FILENO)))
 			printf("%s\n", answer.data ? answer.data : "");
 		status = LC_EXIT_OK;
 		break;
@@ -378,29 +396,38 @@ int lc_run(const struct lc_run_opts *o)
 		lc_print_error("the request could not be completed");
 		status = LC_EXIT_FAIL;
 	}
-	if (o->json && status != LC_EXIT_OK) {
-		cJSON *j = cJSON_CreateObject();
-		char *s;
-		cJSON_AddStringToObject(j, "type", "error");
-		cJSON_AddStringToObject(j, "message", lc_err_msg());
-		s = cJSON_PrintUnformatted(j);
-		if (s)
-			printf("%s\n", s);
-		free(s);
-		cJSON_Delete(j);
-	}
-out:
-	running_exec = NULL;
-	lc_agent_free(agent);
-	lc_backend_free(backend);
-	lc_toolbox_free(tb);
-	if (exec) {
-		lc_exec_stop(exec);
-		lc_exec_free(exec);
-	}
-	cJSON_Delete(desc);
-	lc_buf_release(&system);
+	if (s->o->json && status != LC_EXIT_OK)
+		json_error();
+	fflush(stdout);
+	lc_cancel_flag = 0;
 	lc_buf_release(&answer);
-	lc_buf_release(&react);
+	return status;
+}
+
+void lc_session_close(struct lc_session *s)
+{
+	running_exec = NULL;
+	lc_agent_free(s->agent);
+	lc_backend_free(s->backend);
+	lc_toolbox_free(s->tools);
+	if (s->exec) {
+		lc_exec_stop(s->exec);
+		lc_exec_free(s->exec);
+	}
+	s->agent = NULL;
+	s->backend = NULL;
+	s->tools = NULL;
+	s->exec = NULL;
+}
+
+int lc_run(const struct lc_run_opts *o)
+{
+	struct lc_session s;
+	int status = lc_session_open(&s, o);
+
+	if (status != LC_EXIT_OK)
+		return status;
+	status = lc_session_request(&s, o->message);
+	lc_session_close(&s);
 	return status;
 }

@@ -5,6 +5,8 @@
 #ifndef LC_RUN_H
 #define LC_RUN_H
 
+#include <signal.h>
+
 enum lc_approval {
 	LC_APPROVAL_ASK = 0,       /* every edit and command is confirmed */
 	LC_APPROVAL_AUTO_EDIT = 1, /* edits applied, commands confirmed */
@@ -27,7 +29,37 @@ struct lc_run_opts {
 	const char *call_format; /* --call-format: hermes, llama3, mistral, react */
 };
 
-/* Exit status of the program: LC_EXIT_* of commands.h. */
+/*
+ * Everything one run of the agent holds. The executor is forked first,
+ * before the model is mapped and before any thread exists.
+ */
+struct lc_session {
+	const struct lc_run_opts *o;
+	struct lc_exec *exec;
+	struct lc_toolbox *tools;
+	struct lc_backend *backend;
+	struct lc_agent *agent;
+	char model_path[4096];
+	int interactive; /* a person can answer questions on the terminal */
+	int streaming;   /* model text is being shown on stderr */
+	int streamed;    /* the last message was shown as it was generated */
+};
+
+/* Open a session. Returns LC_EXIT_OK or the exit status to leave with (the reason printed). */
+int lc_session_open(struct lc_session *s, const struct lc_run_opts *o);
+
+/* Run one request; returns the exit status it deserves. */
+int lc_session_request(struct lc_session *s, const char *request);
+
+void lc_session_close(struct lc_session *s);
+
+/* Set by SIGINT; a request stops at the next token or command. */
+extern volatile sig_atomic_t lc_cancel_flag;
+
+/* The one-shot mode (-m). Returns the exit status. */
 int lc_run(const struct lc_run_opts *o);
+
+/* The REPL (src/repl.c). Returns the exit status. */
+int lc_repl(const struct lc_run_opts *o);
 
 #endif

@@ -227,6 +227,18 @@ static void test_echo_captured(void **state)
 	lc_exec_result_release(&r);
 }
 
+static void test_descriptors_closed(void **state)
+{
+	lc_exec *e = usable ? sandboxed : unconfined;
+	lc_exec_result r;
+
+	/* the executor's channel, cancel pipe and set-up pipe must not reach the command */
+	run(e, "ls /proc/$$/fd | tr '\\n' ' '; cat; readlink /proc/$$/fd/0", 0, &r);
+	/* only stdin, stdout, stderr; cat reads EOF from /dev/null at once */
+	assert_string_equal(r.output, "0 1 2 /dev/null\n");
+	lc_exec_result_release(&r);
+}
+
 static void test_exit_status_and_signal(void **state)
 {
 	lc_exec *e = usable ? sandboxed : unconfined;
@@ -650,6 +662,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_echo_captured),
+	        cmocka_unit_test(test_descriptors_closed),
 	        cmocka_unit_test(test_exit_status_and_signal),
 	        cmocka_unit_test(test_refused_without_sandbox),
 	        cmocka_unit_test(test_write_outside_denied),

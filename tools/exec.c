@@ -490,7 +490,10 @@ static void child_main(const struct exec_conf *c, const char *cwd, const char *c
 	char *argv[4];
 	int rc;
 
-	setsid();
+	if (setsid() < 0) {
+		child_report(err_wr, LC_EIO, 0, "shell: setsid failed");
+		_exit(127);
+	}
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	/* Before the sandbox, which would not let us write to /sys. */
 	if (c->cgroup[0] && cgroup_write(c->cgroup, "cgroup.procs", "0") == 0)
@@ -653,8 +656,7 @@ static void run_command(const struct exec_conf *c, uint32_t seq, uint32_t timeou
 	}
 	close(out[1]);
 	close(setup[1]);
-	/* The child calls setsid() first; make the group exist before anyone signals it. */
-	setpgid(pid, pid);
+	/* Nothing signals the group before read_setup() saw the child's setsid() done. */
 	rs->status = read_setup(setup[0], rs);
 	close(setup[0]);
 	if (rs->status != 0) {
@@ -836,7 +838,7 @@ static int serve_one(const struct exec_conf *c)
 	cmd_len = get_u32(h + 24);
 	if (get_u32(h) != MAGIC_REQ || cwd_len == 0 || cwd_len >= CWD_MAX || cmd_len == 0 ||
 	    cmd_len > LC_EXEC_COMMAND_MAX || output_max > LC_EXEC_OUTPUT_MAX || timeout_ms == 0 ||
-	    timeout_ms > LC_EXEC_TIMEOUT_MAX_MS || max_procs == 0)
+	    timeout_ms > LC_EXEC_TIMEOUT_MAX_MS || max_procs == 0 || max_procs > LC_EXEC_PROCS_MAX)
 		return -1;
 	cwd = malloc((size_t)cwd_len + 1);
 	cmd = malloc((size_t)cmd_len + 1);
@@ -887,6 +889,8 @@ static void executor_main(struct exec_conf *c, int sock, int cancel_rd)
 
 	for (i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
 		signal(ignored[i], SIG_IGN);
+	/* Off lcode's terminal: no terminal signals, no controlling tty for commands. */
+	setsid();
 	/* Orphans of a command come back to us, so we can reap them. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	a = fcntl(sock, F_DUPFD_CLOEXEC, 16);
@@ -1058,6 +1062,8 @@ int lc_exec_run(lc_exec *e, const lc_exec_cmd *cmd, lc_exec_result *res)
 		output_max = cmd->output_max > LC_EXEC_OUTPUT_MAX ? LC_EXEC_OUTPUT_MAX
 		                                                  : (uint32_t)cmd->output_max;
 	max_procs = cmd->max_procs ? cmd->max_procs : LC_EXEC_PROCS_DEFAULT;
+	if (max_procs > LC_EXEC_PROCS_MAX)
+		max_procs = LC_EXEC_PROCS_MAX;
 
 	if (++e->seq == 0)
 		e->seq = 1;

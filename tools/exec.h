@@ -38,6 +38,7 @@ typedef struct lc_exec lc_exec;
 #define LC_EXEC_OUTPUT_DEFAULT     (64u * 1024u)
 #define LC_EXEC_OUTPUT_MAX         (16u * 1024u * 1024u)
 #define LC_EXEC_PROCS_DEFAULT      256u
+#define LC_EXEC_PROCS_MAX          65536u
 #define LC_EXEC_COMMAND_MAX        (128u * 1024u) /* bytes of a command line */
 #define LC_EXEC_GRACE_DEFAULT_MS   2000u
 #define LC_EXEC_FSIZE_DEFAULT      (1ull << 30) /* RLIMIT_FSIZE, bytes */
@@ -60,7 +61,7 @@ typedef struct lc_exec_cmd {
 	const char *cwd;     /* working directory; NULL means the repository root */
 	unsigned timeout_ms; /* 0 means LC_EXEC_TIMEOUT_DEFAULT_MS; at most ..._MAX_MS */
 	size_t output_max;   /* bytes of output kept; 0 means the default; at most ..._MAX */
-	unsigned max_procs;  /* processes in the group; 0 means LC_EXEC_PROCS_DEFAULT */
+	unsigned max_procs;  /* processes in the group; 0 means the default; at most ..._MAX */
 } lc_exec_cmd;
 
 #define LC_EXEC_CMD_INIT                                                                           \

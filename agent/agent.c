@@ -139,6 +139,23 @@ void lc_agent_clear(lc_agent *a)
 	a->request_start = 0;
 }
 
+int lc_agent_render(lc_agent *a, lc_buf *out)
+{
+	lc_chat_msg *view = malloc((a->n_msgs + 1) * sizeof(*view));
+	int rc;
+
+	if (!view)
+		return lc_err_set(LC_ENOMEM, "out of memory");
+	for (size_t i = 0; i < a->n_msgs; i++) {
+		view[i].role = a->msgs[i].role;
+		view[i].content = a->msgs[i].content;
+	}
+	rc = lc_chat_render(&a->o.backend->style, a->system, a->tools, a->react_intro, view,
+			    a->n_msgs, 0, out, NULL);
+	free(view);
+	return rc;
+}
+
 const cJSON *lc_agent_tools(const lc_agent *a)
 {
 	return a->tools;

@@ -95,6 +95,14 @@ void lc_agent_clear(lc_agent *a);
 /* Tokens the conversation takes now, and the context size (the REPL's /tokens). */
 long lc_agent_tokens(lc_agent *a, int *n_ctx);
 
+/*
+ * Append the conversation as the model sees it: the backend's chat format,
+ * system text and tools, every message so far, each assistant message closed
+ * with its end-of-turn text (what a model is trained on). Errors as
+ * lc_chat_render.
+ */
+int lc_agent_render(lc_agent *a, lc_buf *out);
+
 /* The tool list the model is given (schemas with descriptions). Borrowed. */
 const cJSON *lc_agent_tools(const lc_agent *a);
 

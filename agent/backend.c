@@ -206,8 +206,25 @@ static int local_open(struct local **out, lc_backend **bout, const char *path,
 	if (lc_gguf_get_str(l->gguf, "tokenizer.chat_template", &tmpl))
 		lc_err_clear(); /* no template: the fallback family */
 	l->style.family = lc_template_detect(tmpl.data, tmpl.len);
-	l->style.fmt = opts->call_format >= 0 ? (enum lc_call_format)opts->call_format
-	                                      : lc_chat_default_format(l->style.family);
+	l->style.fmt = lc_chat_default_format(l->style.family);
+	if (lc_gguf_find_key(l->gguf, "lcode.call_format") >= 0) {
+		static const char *const fmts[] = {"hermes", "llama3", "mistral", "react"};
+		lc_gguf_str v;
+		if ((rc = lc_gguf_get_str(l->gguf, "lcode.call_format", &v)))
+			goto fail;
+		for (int i = 0; i < 4; i++)
+			if (lc_gguf_str_eq(v, fmts[i]))
+				l->style.fmt = (enum lc_call_format)i;
+	}
+	if (lc_gguf_find_key(l->gguf, "lcode.prompt_profile") >= 0) {
+		lc_gguf_str v;
+		if ((rc = lc_gguf_get_str(l->gguf, "lcode.prompt_profile", &v)))
+			goto fail;
+		snprintf(b->profile, sizeof(b->profile), "%.*s", (int)(v.len < 31 ? v.len : 31),
+		         v.data);
+	}
+	if (opts->call_format >= 0)
+		l->style.fmt = (enum lc_call_format)opts->call_format;
 	l->max_tokens = opts->max_tokens > 0 ? opts->max_tokens : 2048;
 	b->style = l->style;
 	base = strrchr(path, '/');

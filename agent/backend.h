@@ -47,6 +47,7 @@ struct lc_backend {
 	void *self;
 	lc_chat_style style; /* format the model is prompted in */
 	char name[128];      /* model name for logs and commit trailers */
+	char profile[32];    /* the prompt profile it was trained with: "" or "compact" */
 };
 
 /* Local backend settings. */
@@ -60,7 +61,10 @@ typedef struct lc_local_opts {
 
 /*
  * A backend over a GGUF model file: maps it, builds the model, tokenizer
- * and sampler, detects the chat family from tokenizer.chat_template. On
+ * and sampler, detects the chat family from tokenizer.chat_template. Two
+ * optional metadata keys of lcode's own say how a model was trained to be
+ * prompted: lcode.call_format ("hermes", "llama3", "mistral", "react") and
+ * lcode.prompt_profile ("compact": the short system prompt). On
  * success *out is owned (free with lc_backend_free). Errors: as lc_gguf_open,
  * lc_model_new, lc_tokenizer_new.
  */

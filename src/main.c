@@ -55,6 +55,7 @@ static void usage(FILE *f)
 	           "      --max-steps N      model messages per request (default 40)\n"
 	           "      --max-tokens N     tokens per model message (default 2048)\n"
 	           "      --script FILE      let a script speak for the model (for tests)\n"
+	           "      --dump-prompt FILE write the conversation, as the model sees it, to FILE\n"
 	           "  -h, --help             show this help and exit\n"
 	           "  -V, --version          print the version and exit\n");
 	if (lc_commands[0].name) {
@@ -105,7 +106,8 @@ int main(int argc, char **argv)
 		OPT_SEED,
 		OPT_MAX_STEPS,
 		OPT_MAX_TOKENS,
-		OPT_SCRIPT
+		OPT_SCRIPT,
+		OPT_DUMP_PROMPT
 	};
 	static const struct option opts[] = {
 	        {"help", no_argument, NULL, 'h'},
@@ -126,6 +128,7 @@ int main(int argc, char **argv)
 	        {"max-steps", required_argument, NULL, OPT_MAX_STEPS},
 	        {"max-tokens", required_argument, NULL, OPT_MAX_TOKENS},
 	        {"script", required_argument, NULL, OPT_SCRIPT},
+	        {"dump-prompt", required_argument, NULL, OPT_DUMP_PROMPT},
 	        {NULL, 0, NULL, 0},
 	};
 	struct lc_run_opts ro = {0};
@@ -217,6 +220,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_SCRIPT:
 			ro.script = optarg;
+			break;
+		case OPT_DUMP_PROMPT:
+			ro.dump_prompt = optarg;
 			break;
 		default:
 			fprintf(stderr, "see 'lcode --help'\n");

@@ -212,12 +212,15 @@ static cJSON *tool_descriptions(void)
 	return desc;
 }
 
-/* The system text: the built-in prompt, then AGENTS.md from the repository root. */
-static int system_text(const char *root, lc_buf *out)
+/*
+ * The system text: the built-in prompt of the model's profile, then AGENTS.md
+ * from the repository root.
+ */
+static int system_text(const char *root, const char *profile, lc_buf *out)
 {
 	char path[PATH_MAX], *agents;
 	size_t len;
-	int rc = lc_prompt_load("system", out);
+	int rc = lc_prompt_load(strcmp(profile, "compact") == 0 ? "system-compact" : "system", out);
 
 	if (rc)
 		return rc;
@@ -327,7 +330,7 @@ int lc_session_open(struct lc_session *s, const struct lc_run_opts *o)
 		status = LC_EXIT_MODEL;
 		goto out;
 	}
-	if (system_text(root, &system) || lc_prompt_load("react", &react)) {
+	if (system_text(root, s->backend->profile, &system) || lc_prompt_load("react", &react)) {
 		lc_print_error(NULL);
 		goto out;
 	}
@@ -398,6 +401,13 @@ int lc_session_request(struct lc_session *s, const char *request)
 	}
 	if (s->o->json && status != LC_EXIT_OK)
 		json_error();
+	if (s->o->dump_prompt) {
+		lc_buf text = LC_BUF_INIT((size_t)64 << 20);
+		if (lc_agent_render(s->agent, &text) ||
+		    lc_file_write_atomic(s->o->dump_prompt, text.data ? text.data : "", text.len))
+			lc_print_error("--dump-prompt");
+		lc_buf_release(&text);
+	}
 	fflush(stdout);
 	lc_cancel_flag = 0;
 	lc_buf_release(&answer);

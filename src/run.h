@@ -27,6 +27,7 @@ struct lc_run_opts {
 	float temp;
 	unsigned long long seed;
 	const char *call_format; /* --call-format: hermes, llama3, mistral, react */
+	const char *dump_prompt; /* --dump-prompt: write the conversation as rendered here */
 };
 
 /*

@@ -29,4 +29,7 @@ int lc_cmd_model_info(int argc, char **argv);
 /* lcode tokenize --model FILE TEXT (src/cmd_tokenize.c) */
 int lc_cmd_tokenize(int argc, char **argv);
 
+/* lcode tool NAME JSON-ARGS (src/cmd_tool.c) */
+int lc_cmd_tool(int argc, char **argv);
+
 #endif

@@ -16,6 +16,7 @@
 const struct lc_command lc_commands[] = {
         {"model-info", "FILE", "show what a GGUF model file holds", lc_cmd_model_info},
         {"tokenize", "--model FILE TEXT", "print the token ids of a text", lc_cmd_tokenize},
+        {"tool", "NAME JSON-ARGS", "run one tool as the agent would", lc_cmd_tool},
         {NULL, NULL, NULL, NULL},
 };
 
@@ -36,28 +37,29 @@ static void usage(FILE *f)
 	fprintf(f, "usage: lcode [OPTIONS] [-m REQUEST]\n");
 	if (lc_commands[0].name)
 		fprintf(f, "       lcode COMMAND [ARGS...]\n");
-	fprintf(f, "\nlcode is a coding agent that runs a local GGUF model in its own process.\n"
-	           "Without -m it reads requests from a prompt (/help lists its commands).\n"
-	           "\nOptions:\n"
-	           "  -m, --message TEXT     run one request and exit\n"
-	           "      --model PATH       the GGUF model file (or LCODE_MODEL)\n"
-	           "  -C, --dir DIR          work in the repository at DIR\n"
-	           "      --json             print one JSON event per line on stdout\n"
-	           "      --approval MODE    ask, auto-edit (default) or full-auto\n"
-	           "      --no-sandbox       run commands without the sandbox\n"
-	           "      --no-commit        leave the changes uncommitted\n"
-	           "      --no-constrain     do not constrain tool calls while decoding\n"
-	           "      --call-format FMT  hermes, llama3, mistral or react\n"
-	           "      --ctx N            context size in tokens (default 8192)\n"
-	           "      --threads N        threads for the model (default: the cores)\n"
-	           "      --temp T           sampling temperature (default 0: greedy)\n"
-	           "      --seed N           random seed for sampling\n"
-	           "      --max-steps N      model messages per request (default 40)\n"
-	           "      --max-tokens N     tokens per model message (default 2048)\n"
-	           "      --script FILE      let a script speak for the model (for tests)\n"
-	           "      --dump-prompt FILE write the conversation, as the model sees it, to FILE\n"
-	           "  -h, --help             show this help and exit\n"
-	           "  -V, --version          print the version and exit\n");
+	fprintf(f,
+	        "\nlcode is a coding agent that runs a local GGUF model in its own process.\n"
+	        "Without -m it reads requests from a prompt (/help lists its commands).\n"
+	        "\nOptions:\n"
+	        "  -m, --message TEXT     run one request and exit\n"
+	        "      --model PATH       the GGUF model file (or LCODE_MODEL)\n"
+	        "  -C, --dir DIR          work in the repository at DIR\n"
+	        "      --json             print one JSON event per line on stdout\n"
+	        "      --approval MODE    ask, auto-edit (default) or full-auto\n"
+	        "      --no-sandbox       run commands without the sandbox\n"
+	        "      --no-commit        leave the changes uncommitted\n"
+	        "      --no-constrain     do not constrain tool calls while decoding\n"
+	        "      --call-format FMT  hermes, llama3, mistral or react\n"
+	        "      --ctx N            context size in tokens (default 8192)\n"
+	        "      --threads N        threads for the model (default: the cores)\n"
+	        "      --temp T           sampling temperature (default 0: greedy)\n"
+	        "      --seed N           random seed for sampling\n"
+	        "      --max-steps N      model messages per request (default 40)\n"
+	        "      --max-tokens N     tokens per model message (default 2048)\n"
+	        "      --script FILE      let a script speak for the model (for tests)\n"
+	        "      --dump-prompt FILE write the conversation, as the model sees it, to FILE\n"
+	        "  -h, --help             show this help and exit\n"
+	        "  -V, --version          print the version and exit\n");
 	if (lc_commands[0].name) {
 		fprintf(f, "\nCommands:\n");
 		for (c = lc_commands; c->name; c++) {

@@ -334,6 +334,12 @@ int lc_session_open(struct lc_session *s, const struct lc_run_opts *o)
 		lc_print_error(NULL);
 		goto out;
 	}
+	/* Prompt files end with a newline; the templates put their own separators. */
+	while (system.len &&
+	       (system.data[system.len - 1] == '\n' || system.data[system.len - 1] == ' '))
+		lc_buf_truncate(&system, system.len - 1);
+	while (react.len && (react.data[react.len - 1] == '\n' || react.data[react.len - 1] == ' '))
+		lc_buf_truncate(&react, react.len - 1);
 	desc = tool_descriptions();
 	ao.backend = s->backend;
 	ao.tools = s->tools;

@@ -225,6 +225,7 @@ static int local_open(struct local **out, lc_backend **bout, const char *path,
 	}
 	if (opts->call_format >= 0)
 		l->style.fmt = (enum lc_call_format)opts->call_format;
+	l->style.compact = strcmp(b->profile, "compact") == 0;
 	l->max_tokens = opts->max_tokens > 0 ? opts->max_tokens : 2048;
 	b->style = l->style;
 	base = strrchr(path, '/');

@@ -197,7 +197,7 @@ static int is_required(const cJSON *params, const char *name)
 }
 
 /* One paragraph per tool: name, description, then one line per argument. */
-static int react_tools(const cJSON *tools, lc_buf *out)
+static int react_tools(const cJSON *tools, int compact, lc_buf *out)
 {
 	const cJSON *t, *p, *e;
 	int rc = 0;
@@ -211,8 +211,11 @@ static int react_tools(const cJSON *tools, lc_buf *out)
 
 		if (!cJSON_IsString(name))
 			continue;
-		rc = lc_buf_addf(out, "\n\n## %s\n%s", name->valuestring,
-		                 cJSON_IsString(desc) ? desc->valuestring : "");
+		if (compact)
+			rc = lc_buf_addf(out, "\n\n## %s", name->valuestring);
+		else
+			rc = lc_buf_addf(out, "\n\n## %s\n%s", name->valuestring,
+			                 cJSON_IsString(desc) ? desc->valuestring : "");
 		cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(params, "properties"))
 		{
 			const cJSON *pd = cJSON_GetObjectItemCaseSensitive(p, "description");
@@ -227,8 +230,9 @@ static int react_tools(const cJSON *tools, lc_buf *out)
 			if (!rc)
 				rc = lc_buf_addf(out, "%s)%s%s",
 				                 is_required(params, p->string) ? ", required" : "",
-				                 cJSON_IsString(pd) ? ": " : "",
-				                 cJSON_IsString(pd) ? pd->valuestring : "");
+				                 cJSON_IsString(pd) && !compact ? ": " : "",
+				                 cJSON_IsString(pd) && !compact ? pd->valuestring
+				                                                : "");
 		}
 		if (rc)
 			break;
@@ -246,7 +250,7 @@ static int system_text(const lc_chat_style *st, const char *system, const cJSON 
 		rc = lc_buf_addf(o->buf, "%s%s", system && system[0] ? "\n\n" : "",
 		                 react_intro ? react_intro : "");
 		if (!rc)
-			rc = react_tools(tools, o->buf);
+			rc = react_tools(tools, st->compact, o->buf);
 	}
 	return rc;
 }

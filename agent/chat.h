@@ -72,6 +72,7 @@ void lc_chat_spans_release(lc_chat_spans *s);
 typedef struct lc_chat_style {
 	enum lc_template_family family;
 	enum lc_call_format fmt;
+	int compact; /* ReAct tool list without descriptions (the compact prompt profile) */
 } lc_chat_style;
 
 /* The call format a family's models are trained on (ReAct for those with none). */

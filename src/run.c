@@ -330,7 +330,9 @@ int lc_session_open(struct lc_session *s, const struct lc_run_opts *o)
 		status = LC_EXIT_MODEL;
 		goto out;
 	}
-	if (system_text(root, s->backend->profile, &system) || lc_prompt_load("react", &react)) {
+	if (system_text(root, s->backend->profile, &system) ||
+	    lc_prompt_load(strcmp(s->backend->profile, "compact") == 0 ? "react-compact" : "react",
+	                   &react)) {
 		lc_print_error(NULL);
 		goto out;
 	}

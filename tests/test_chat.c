@@ -22,7 +22,7 @@ static void test_chatml_hermes_with_tools(void **state)
 {
 	cJSON *tools = cJSON_Parse(tools_json);
 	lc_buf out = LC_BUF_INIT(1 << 20);
-	lc_chat_style st = {LC_TEMPLATE_CHATML, LC_CALL_HERMES};
+	lc_chat_style st = {LC_TEMPLATE_CHATML, LC_CALL_HERMES, 0};
 	lc_chat_msg m[] = {
 	        {LC_ROLE_USER, "Show a.py"},
 	        {LC_ROLE_ASSISTANT,
@@ -78,7 +78,7 @@ static void test_react_tools_in_system_text(void **state)
 {
 	cJSON *tools = cJSON_Parse(tools_json);
 	lc_buf out = LC_BUF_INIT(1 << 20);
-	lc_chat_style st = {LC_TEMPLATE_DEEPSEEK_CODER, LC_CALL_REACT};
+	lc_chat_style st = {LC_TEMPLATE_DEEPSEEK_CODER, LC_CALL_REACT, 0};
 	lc_chat_msg m[] = {{LC_ROLE_USER, "hi"}};
 
 	assert_int_equal(
@@ -98,9 +98,12 @@ static void test_react_tools_in_system_text(void **state)
 static void test_append_only_every_family(void **state)
 {
 	static const lc_chat_style styles[] = {
-	        {LC_TEMPLATE_CHATML, LC_CALL_HERMES},        {LC_TEMPLATE_CHATML, LC_CALL_REACT},
-	        {LC_TEMPLATE_LLAMA3, LC_CALL_LLAMA3},        {LC_TEMPLATE_MISTRAL, LC_CALL_MISTRAL},
-	        {LC_TEMPLATE_DEEPSEEK_CODER, LC_CALL_REACT}, {LC_TEMPLATE_UNKNOWN, LC_CALL_REACT},
+	        {LC_TEMPLATE_CHATML, LC_CALL_HERMES, 0},
+	        {LC_TEMPLATE_CHATML, LC_CALL_REACT, 0},
+	        {LC_TEMPLATE_LLAMA3, LC_CALL_LLAMA3},
+	        {LC_TEMPLATE_MISTRAL, LC_CALL_MISTRAL, 0},
+	        {LC_TEMPLATE_DEEPSEEK_CODER, LC_CALL_REACT, 0},
+	        {LC_TEMPLATE_UNKNOWN, LC_CALL_REACT, 0},
 	};
 	lc_chat_msg m[] = {
 	        {LC_ROLE_USER, "first request"},   {LC_ROLE_ASSISTANT, "call one"},
@@ -138,7 +141,7 @@ static void test_append_only_every_family(void **state)
 static void test_cap_leaves_buffer_unchanged(void **state)
 {
 	lc_buf out = LC_BUF_INIT(40);
-	lc_chat_style st = {LC_TEMPLATE_CHATML, LC_CALL_HERMES};
+	lc_chat_style st = {LC_TEMPLATE_CHATML, LC_CALL_HERMES, 0};
 	lc_chat_msg m[] = {{LC_ROLE_USER, "a request longer than the forty byte cap of out"}};
 
 	lc_buf_adds(&out, "kept");

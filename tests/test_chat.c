@@ -100,7 +100,7 @@ static void test_append_only_every_family(void **state)
 	static const lc_chat_style styles[] = {
 	        {LC_TEMPLATE_CHATML, LC_CALL_HERMES, 0},
 	        {LC_TEMPLATE_CHATML, LC_CALL_REACT, 0},
-	        {LC_TEMPLATE_LLAMA3, LC_CALL_LLAMA3},
+	        {LC_TEMPLATE_LLAMA3, LC_CALL_LLAMA3, 0},
 	        {LC_TEMPLATE_MISTRAL, LC_CALL_MISTRAL, 0},
 	        {LC_TEMPLATE_DEEPSEEK_CODER, LC_CALL_REACT, 0},
 	        {LC_TEMPLATE_UNKNOWN, LC_CALL_REACT, 0},

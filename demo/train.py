@@ -1,0 +1,337 @@
+#!/usr/bin/env python3
+"""Train lcode's demo model on its corpus and write it as GGUF.
+
+usage: train.py --corpus DIR --lcode PATH --out DIR [--minutes M] [--seed S]
+                [--threads N] [--vocab-sessions N]
+
+1. A byte-level BPE vocabulary (vocab.py) is learnt from the first
+   --vocab-sessions sessions and written as a tokenizer-only GGUF.
+2. Every session is tokenized by lcode itself (`lcode tokenize --special`),
+   so training sees exactly the ids lcode produces at run time.
+3. A qwen2-architecture transformer (RMSNorm, NeoX RoPE, grouped-query
+   attention with Q/K/V biases, SwiGLU, tied embeddings) is trained with the
+   loss on the model's own turns only (what follows "<|im_start|>assistant\\n",
+   up to and including <|im_end|>), for a fixed wall-clock budget, with AdamW
+   and a cosine learning rate over that budget.
+4. The weights are written to OUT/lcode-demo.gguf (Q8_0 matrices, F32 norms and
+   biases) with the tokenizer and the training facts in the metadata; the loss
+   curve goes to OUT/train-log.tsv.
+
+Needs Debian's python3-torch, python3-numpy and python3-regex.
+"""
+import argparse
+import json
+import math
+import os
+import random
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "tests"))
+import vocab as vocabmod  # noqa: E402
+from corpus import CORPUS_VERSION, write_vocab_gguf  # noqa: E402
+from gguf_writer import GGUFWriter  # noqa: E402
+import quants  # noqa: E402
+
+CONFIG = dict(n_vocab=2048, n_embd=256, n_layer=6, n_head=8, n_head_kv=4, n_ff=704,
+              n_ctx=2048, rope_base=10000.0, eps=1e-6)
+
+
+# --- the model (written from the Qwen2 architecture: Llama with Q/K/V biases) ---
+
+class RMSNorm(nn.Module):
+    def __init__(self, n, eps):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(n))
+        self.eps = eps
+
+    def forward(self, x):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+
+
+def rope_neox(x, pos, base):
+    """Rotate the two halves of each head (llama.cpp's NeoX mode). x: (B, H, T, D)."""
+    d = x.shape[-1]
+    inv = base ** (-torch.arange(0, d // 2, dtype=torch.float32) * 2.0 / d)
+    ang = pos[:, None].float() * inv[None, :]          # (T, D/2)
+    cos, sin = ang.cos(), ang.sin()
+    x1, x2 = x[..., : d // 2], x[..., d // 2:]
+    return torch.cat([x1 * cos - x2 * sin, x2 * cos + x1 * sin], dim=-1)
+
+
+class Block(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.c = c
+        hd = c["n_embd"] // c["n_head"]
+        self.hd = hd
+        self.attn_norm = RMSNorm(c["n_embd"], c["eps"])
+        self.q = nn.Linear(c["n_embd"], c["n_head"] * hd, bias=True)
+        self.k = nn.Linear(c["n_embd"], c["n_head_kv"] * hd, bias=True)
+        self.v = nn.Linear(c["n_embd"], c["n_head_kv"] * hd, bias=True)
+        self.o = nn.Linear(c["n_head"] * hd, c["n_embd"], bias=False)
+        self.ffn_norm = RMSNorm(c["n_embd"], c["eps"])
+        self.gate = nn.Linear(c["n_embd"], c["n_ff"], bias=False)
+        self.up = nn.Linear(c["n_embd"], c["n_ff"], bias=False)
+        self.down = nn.Linear(c["n_ff"], c["n_embd"], bias=False)
+
+    def forward(self, x, pos, mask):
+        B, T, _ = x.shape
+        c = self.c
+        h = self.attn_norm(x)
+        q = self.q(h).view(B, T, c["n_head"], self.hd).transpose(1, 2)
+        k = self.k(h).view(B, T, c["n_head_kv"], self.hd).transpose(1, 2)
+        v = self.v(h).view(B, T, c["n_head_kv"], self.hd).transpose(1, 2)
+        q, k = rope_neox(q, pos, c["rope_base"]), rope_neox(k, pos, c["rope_base"])
+        rep = c["n_head"] // c["n_head_kv"]
+        k = k.repeat_interleave(rep, dim=1)
+        v = v.repeat_interleave(rep, dim=1)
+        att = (q @ k.transpose(-1, -2)) / math.sqrt(self.hd) + mask
+        y = F.softmax(att, dim=-1) @ v
+        x = x + self.o(y.transpose(1, 2).reshape(B, T, -1))
+        h = self.ffn_norm(x)
+        return x + self.down(F.silu(self.gate(h)) * self.up(h))
+
+
+class Model(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.c = c
+        self.embd = nn.Embedding(c["n_vocab"], c["n_embd"])
+        self.blocks = nn.ModuleList(Block(c) for _ in range(c["n_layer"]))
+        self.norm = RMSNorm(c["n_embd"], c["eps"])
+        nn.init.normal_(self.embd.weight, std=0.02)
+        for b in self.blocks:
+            for lin in (b.q, b.k, b.v, b.o, b.gate, b.up, b.down):
+                nn.init.normal_(lin.weight, std=0.02)
+            nn.init.normal_(b.o.weight, std=0.02 / math.sqrt(2 * c["n_layer"]))
+            nn.init.normal_(b.down.weight, std=0.02 / math.sqrt(2 * c["n_layer"]))
+            for lin in (b.q, b.k, b.v):
+                nn.init.zeros_(lin.bias)
+
+    def forward(self, ids):
+        T = ids.shape[1]
+        pos = torch.arange(T)
+        mask = torch.full((T, T), float("-inf")).triu(1)
+        x = self.embd(ids)
+        for b in self.blocks:
+            x = b(x, pos, mask)
+        return self.norm(x) @ self.embd.weight.T
+
+
+# --- data ------------------------------------------------------------------
+
+def tokenize_all(lcode, vocab_gguf, texts, eos):
+    """Token ids of each text, by lcode, in batches separated by <|endoftext|>."""
+    out = []
+    for i in range(0, len(texts), 400):
+        chunk = texts[i:i + 400]
+        joined = "<|endoftext|>".join(chunk) + "<|endoftext|>"
+        p = subprocess.run([lcode, "tokenize", "--model", vocab_gguf, "--special", "-"],
+                           input=joined.encode(), capture_output=True, check=True)
+        ids = [int(x) for x in p.stdout.split()]
+        cur = []
+        for t in ids:
+            if t == eos:
+                out.append(cur)
+                cur = []
+            else:
+                cur.append(t)
+        assert len(out) == i + len(chunk), (len(out), i + len(chunk))
+    return out
+
+
+def loss_mask(ids, header, im_end):
+    """1 for the model's own tokens: after each assistant header, through <|im_end|>."""
+    m = np.zeros(len(ids), np.float32)
+    n, i = len(header), 0
+    while i < len(ids):
+        if ids[i:i + n] == header:
+            j = i + n
+            while j < len(ids) and ids[j] != im_end:
+                m[j] = 1
+                j += 1
+            if j < len(ids):
+                m[j] = 1
+            i = j
+        i += 1
+    return m
+
+
+def batches(seqs, masks, max_tokens, rng):
+    """Batches of sessions of similar length, at most max_tokens tokens each."""
+    order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
+    out, cur, cur_len = [], [], 0
+    for i in order:
+        L = len(seqs[i])
+        if cur and (len(cur) + 1) * max(cur_len, L) > max_tokens:
+            out.append(cur)
+            cur, cur_len = [], 0
+        cur.append(i)
+        cur_len = max(cur_len, L)
+    if cur:
+        out.append(cur)
+    rng.shuffle(out)
+    return out
+
+
+def to_tensors(idx, seqs, masks, pad):
+    T = max(len(seqs[i]) for i in idx)
+    x = torch.full((len(idx), T), pad, dtype=torch.long)
+    m = torch.zeros((len(idx), T))
+    for r, i in enumerate(idx):
+        x[r, :len(seqs[i])] = torch.tensor(seqs[i])
+        m[r, :len(seqs[i])] = torch.from_numpy(masks[i])
+    return x, m
+
+
+# --- export ------------------------------------------------------------------
+
+def export(model, v, path, facts):
+    c = model.c
+    w = GGUFWriter(version=3, alignment=32)
+    w.add_string("general.architecture", "qwen2")
+    w.add_string("general.name", "lcode-demo")
+    w.add_string("general.description",
+                 "lcode's demonstration model, trained on synthetic lcode sessions; "
+                 "not a substitute for a real model")
+    w.add_u32("qwen2.block_count", c["n_layer"])
+    w.add_u32("qwen2.context_length", c["n_ctx"])
+    w.add_u32("qwen2.embedding_length", c["n_embd"])
+    w.add_u32("qwen2.feed_forward_length", c["n_ff"])
+    w.add_u32("qwen2.attention.head_count", c["n_head"])
+    w.add_u32("qwen2.attention.head_count_kv", c["n_head_kv"])
+    w.add_f32("qwen2.rope.freq_base", c["rope_base"])
+    w.add_f32("qwen2.attention.layer_norm_rms_epsilon", c["eps"])
+    w.add_u32("general.file_type", 7)  # mostly Q8_0
+    vocabmod.add_to_gguf(w, v, c["n_ctx"])
+    for k, val in facts.items():
+        w.add_string("lcode.demo." + k, str(val))
+
+    def mat(name, t):
+        a = t.detach().float().numpy().astype(np.float32)
+        # Q8_0 (32-element blocks, ggml's layout): lcode's fastest kernels, 0.4 % error.
+        w.add_tensor(name, list(a.shape[::-1]), quants.type_id("Q8_0"),
+                     quants.quantize("Q8_0", a.reshape(-1)))
+
+    def vec(name, t):
+        w.add_tensor_f32(name, t.detach().float().numpy().astype(np.float32))
+
+    mat("token_embd.weight", model.embd.weight)
+    vec("output_norm.weight", model.norm.weight)
+    for i, b in enumerate(model.blocks):
+        p = "blk.%d." % i
+        vec(p + "attn_norm.weight", b.attn_norm.weight)
+        mat(p + "attn_q.weight", b.q.weight)
+        vec(p + "attn_q.bias", b.q.bias)
+        mat(p + "attn_k.weight", b.k.weight)
+        vec(p + "attn_k.bias", b.k.bias)
+        mat(p + "attn_v.weight", b.v.weight)
+        vec(p + "attn_v.bias", b.v.bias)
+        mat(p + "attn_output.weight", b.o.weight)
+        vec(p + "ffn_norm.weight", b.ffn_norm.weight)
+        mat(p + "ffn_gate.weight", b.gate.weight)
+        mat(p + "ffn_up.weight", b.up.weight)
+        mat(p + "ffn_down.weight", b.down.weight)
+    w.write(path)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--corpus", required=True)
+    ap.add_argument("--lcode", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--minutes", type=float, default=75.0)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--vocab-sessions", type=int, default=3000)
+    ap.add_argument("--batch-tokens", type=int, default=8192)
+    ap.add_argument("--lr", type=float, default=3e-3)
+    a = ap.parse_args()
+    torch.manual_seed(a.seed)
+    torch.set_num_threads(a.threads)
+    rng = random.Random(a.seed)
+    os.makedirs(a.out, exist_ok=True)
+    t0 = time.time()
+
+    texts = [json.loads(l)["text"] for l in open(os.path.join(a.corpus, "train.jsonl"))]
+    v = vocabmod.train(texts[:a.vocab_sessions], CONFIG["n_vocab"])
+    vocab_gguf = os.path.join(a.out, "vocab.gguf")
+    write_vocab_gguf(vocab_gguf, v, CONFIG["n_ctx"])
+    print("vocabulary: %d tokens, %d merges (%.0f s)" % (len(v.tokens), len(v.merges),
+                                                           time.time() - t0), flush=True)
+    seqs = tokenize_all(a.lcode, vocab_gguf, texts, v.eos)
+    header = subprocess.run([a.lcode, "tokenize", "--model", vocab_gguf, "--special",
+                             "<|im_start|>assistant\n"], capture_output=True, check=True)
+    header = [int(x) for x in header.stdout.split()]
+    keep = [i for i, s in enumerate(seqs) if len(s) <= CONFIG["n_ctx"]]
+    seqs = [seqs[i] for i in keep]
+    masks = [loss_mask(s, header, v.im_end) for s in seqs]
+    n_tok = sum(len(s) for s in seqs)
+    n_train = int(sum(m.sum() for m in masks))
+    print("sessions: %d (%d dropped as too long), %d tokens, %d trained on (%.0f s)" % (
+        len(seqs), len(texts) - len(seqs), n_tok, n_train, time.time() - t0), flush=True)
+
+    model = Model(CONFIG)
+    n_params = sum(p.numel() for p in model.parameters())
+    print("model: %d parameters" % n_params, flush=True)
+    decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
+    no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1},
+                             {"params": no_decay, "weight_decay": 0.0}],
+                            lr=a.lr, betas=(0.9, 0.95))
+    budget = a.minutes * 60.0
+    start = time.time()
+    log = open(os.path.join(a.out, "train-log.tsv"), "w")
+    log.write("step\tseconds\ttokens\tloss\tlr\n")
+    step, seen, epoch, ema = 0, 0, 0, None
+    done = False
+    while not done:
+        epoch += 1
+        for idx in batches(seqs, masks, a.batch_tokens, rng):
+            frac = (time.time() - start) / budget
+            if frac >= 1.0:
+                done = True
+                break
+            lr = a.lr * min(1.0, (step + 1) / 100) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
+            for g in opt.param_groups:
+                g["lr"] = lr
+            x, m = to_tensors(idx, seqs, masks, v.eos)
+            logits = model(x[:, :-1])
+            tgt, mk = x[:, 1:], m[:, 1:]
+            loss = (F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1),
+                                    reduction="none") * mk.reshape(-1)).sum() / mk.sum().clamp(min=1)
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            step += 1
+            seen += int(x.numel())
+            ema = loss.item() if ema is None else 0.95 * ema + 0.05 * loss.item()
+            if step % 25 == 0:
+                el = time.time() - start
+                log.write("%d\t%.0f\t%d\t%.4f\t%.5f\n" % (step, el, seen, ema, lr))
+                log.flush()
+                print("step %d epoch %d  %.0f s  %.0f tok/s  loss %.4f  lr %.5f" % (
+                    step, epoch, el, seen / el, ema, lr), flush=True)
+    el = time.time() - start
+    facts = {"corpus_version": CORPUS_VERSION, "seed": a.seed, "steps": step,
+             "train_seconds": int(el), "tokens_seen": seen, "final_loss": "%.4f" % ema,
+             "parameters": n_params, "command": " ".join(sys.argv)}
+    export(model, v, os.path.join(a.out, "lcode-demo.gguf"), facts)
+    with open(os.path.join(a.out, "train-facts.json"), "w") as f:
+        json.dump(facts, f, indent=1)
+    print("trained %d steps in %.0f s, loss %.4f; wrote %s" % (
+        step, el, ema, os.path.join(a.out, "lcode-demo.gguf")), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""The demo model's training renderer and lcode agree byte for byte.
+
+usage: test_demo_render.py LCODE      (TAP output)
+
+demo/tasks.py renders synthetic sessions the way the demo model is trained on
+them. Here each of a set of tasks is run for real: a git repository with the
+task's files, lcode with a script speaking the expert's turns (--script), the
+real tools producing the observations, and --dump-prompt writing what the
+model saw. That text must equal the training renderer's, byte for byte. The
+system turn must also equal demo/system.txt, the one the committed demo
+model was trained with: a change to the compact prompt profile that would
+leave the model prompted differently from its training fails here.
+"""
+import os
+import random
+import re
+import subprocess
+import sys
+import tempfile
+
+SRC = os.environ.get("LC_SOURCE_ROOT", os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.join(SRC, "demo"))
+sys.path.insert(0, os.path.join(SRC, "tests"))
+import corpus  # noqa: E402
+import tasks  # noqa: E402
+
+lcode = os.path.abspath(sys.argv[1])
+results = []
+
+
+def check(name, ok, detail=""):
+    results.append((name, bool(ok), detail))
+
+
+def first_difference(a, b):
+    n = next((i for i in range(min(len(a), len(b))) if a[i] != b[i]), min(len(a), len(b)))
+    return "at byte %d: lcode %r, renderer %r" % (n, a[max(0, n - 40):n + 40],
+                                                   b[max(0, n - 40):n + 40])
+
+
+with tempfile.TemporaryDirectory() as d:
+    vocab_gguf = os.path.join(d, "vocab.gguf")
+    corpus.write_vocab_gguf(vocab_gguf, corpus.bootstrap_vocab())
+    rng = random.Random(20261122)
+    kinds = sorted(tasks.KINDS)
+    system = None
+    for i in range(2 * len(kinds)):
+        t = tasks.make_task(rng, kinds[i % len(kinds)])
+        repo = os.path.join(d, "repo%d" % i)
+        os.makedirs(repo)
+        corpus.git_repo(t.files, repo)
+        script = os.path.join(d, "script%d" % i)
+        with open(script, "w") as f:
+            f.write("\n--- turn ---\n".join(t.turns))
+        dump = os.path.join(d, "dump%d" % i)
+        p = subprocess.run([lcode, "--model", vocab_gguf, "--script", script, "-m", t.request,
+                            "--approval", "full-auto", "--no-sandbox", "--dump-prompt", dump],
+                           cwd=repo, capture_output=True, text=True, timeout=120)
+        if p.returncode != 0:
+            check("%s task %d runs" % (t.kind, i), False, p.stderr.strip()[-300:])
+            continue
+        got = open(dump).read()
+        system = got[:got.index("<|im_start|>user\n")]
+        want = tasks.render_session(system, t)
+        # unittest reports its own run time; that one number may differ.
+        got, want = (re.sub(r"tests? in \d+\.\d+s", "tests in Ns", x) for x in (got, want))
+        check("%s task %d: lcode renders what the training renderer renders" % (t.kind, i),
+              got == want, "" if got == want else first_difference(got, want))
+        if t.expected:
+            same = all(open(os.path.join(repo, p)).read() == text
+                       for p, text in t.expected.items())
+            check("%s task %d: the repository ends as expected" % (t.kind, i), same)
+    trained = os.path.join(SRC, "demo", "system.txt")
+    if system is not None and os.path.exists(trained):
+        check("the system turn is the one the demo model was trained with",
+              system == open(trained).read())
+
+print("1..%d" % len(results))
+for i, (name, ok, detail) in enumerate(results, 1):
+    print("%s %d - %s" % ("ok" if ok else "not ok", i, name))
+    if not ok and detail:
+        print("# " + detail.replace("\n", "\n# "))
+sys.exit(0 if all(ok for _, ok, _ in results) else 1)

@@ -54,11 +54,13 @@ static int tokenize_spans(struct local *l, const lc_buf *text, size_t from,
 		}
 		rc = lc_tokenize_alloc(l->tok, text->data + pos, end - pos, 0, special,
 		                       (size_t)l->lm.n_ctx + 1, &ids, &n);
-		if (rc == LC_ETOOBIG)
+		if (rc == LC_ETOOBIG) {
+			lc_err_clear(); /* the tokenizer's cap is the context here: say so */
 			return lc_err_set(LC_ETOOBIG,
 			                  "the conversation is longer than the context "
 			                  "of %d tokens",
 			                  l->lm.n_ctx);
+		}
 		if (!rc)
 			rc = lc_seq_push(out, ids, n);
 		free(ids);

@@ -29,7 +29,25 @@ int lc_cmd_model_info(int argc, char **argv);
 /* lcode tokenize --model FILE TEXT (src/cmd_tokenize.c) */
 int lc_cmd_tokenize(int argc, char **argv);
 
+/* lcode generate: continue a prompt with the model (src/cmd_generate.c). */
+int lc_cmd_generate(int argc, char **argv);
+
+/* lcode perplexity: the model's perplexity on a text (src/cmd_perplexity.c). */
+int lc_cmd_perplexity(int argc, char **argv);
+
 /* lcode tool NAME JSON-ARGS (src/cmd_tool.c) */
 int lc_cmd_tool(int argc, char **argv);
+
+/* lcode pull URL|hf:OWNER/REPO/FILE (src/cmd_pull.c) */
+int lc_cmd_pull(int argc, char **argv);
+
+/* lcode models (src/cmd_models.c) */
+int lc_cmd_models(int argc, char **argv);
+
+/* lcode hook install|uninstall (src/cmd_hook.c) */
+int lc_cmd_hook(int argc, char **argv);
+
+/* lcode pre-commit (src/cmd_pre_commit.c) */
+int lc_cmd_pre_commit(int argc, char **argv);
 
 #endif

@@ -16,7 +16,15 @@
 const struct lc_command lc_commands[] = {
         {"model-info", "FILE", "show what a GGUF model file holds", lc_cmd_model_info},
         {"tokenize", "--model FILE TEXT", "print the token ids of a text", lc_cmd_tokenize},
+        {"generate", "--model FILE -p TEXT", "continue a prompt with the model", lc_cmd_generate},
+        {"perplexity", "--model FILE -f TEXTFILE", "measure the model's perplexity on a text",
+         lc_cmd_perplexity},
         {"tool", "NAME JSON-ARGS", "run one tool as the agent would", lc_cmd_tool},
+        {"pull", "URL|hf:OWNER/REPO/FILE", "download a model file", lc_cmd_pull},
+        {"models", "", "list the downloaded model files", lc_cmd_models},
+        {"hook", "install|uninstall", "install or remove the git pre-commit hook", lc_cmd_hook},
+        {"pre-commit", "[--model PATH]", "run the configured request over the staged files",
+         lc_cmd_pre_commit},
         {NULL, NULL, NULL, NULL},
 };
 
@@ -42,7 +50,12 @@ static void usage(FILE *f)
 	        "Without -m it reads requests from a prompt (/help lists its commands).\n"
 	        "\nOptions:\n"
 	        "  -m, --message TEXT     run one request and exit\n"
-	        "      --model PATH       the GGUF model file (or LCODE_MODEL)\n"
+	        "      --model PATH       the GGUF model file (or LCODE_MODEL), or a name from\n"
+	        "                         'lcode models'\n"
+	        "      --backend NAME     local (default) or openai: an OpenAI-compatible server\n"
+	        "      --base-url URL     the server, e.g. http://127.0.0.1:11434/v1\n"
+	        "      --remote-model NAME the server's model (default: the first it lists)\n"
+	        "      --remote-timeout N seconds the server may stay silent (default 300)\n"
 	        "  -C, --dir DIR          work in the repository at DIR\n"
 	        "      --json             print one JSON event per line on stdout\n"
 	        "      --approval MODE    ask, auto-edit (default) or full-auto\n"
@@ -71,9 +84,13 @@ static void usage(FILE *f)
 	}
 	fprintf(f, "\nEnvironment:\n"
 	           "  LCODE_MODEL       the model file when --model is not given\n"
+	           "  LCODE_API_KEY     the key sent to an OpenAI-compatible server\n"
+	           "  HF_ENDPOINT       replaces https://huggingface.co for 'lcode pull hf:...'\n"
 	           "  LCODE_LOG         diagnostics on stderr: debug, info, warn (default), error\n"
 	           "  LCODE_PROMPT_DIR  directory whose files override the built-in prompts\n"
 	           "  NO_COLOR          when set, no colour even on a terminal\n"
+	           "\nConfiguration: $XDG_CONFIG_HOME/lcode/config, then .lcode/config in the\n"
+	           "repository (key = value lines); options and LCODE_MODEL come first.\n"
 	           "\nExit status: 0 done, 1 failed, 2 usage error, 3 model or backend error.\n"
 	           "See lcode(1) for more.\n");
 }
@@ -109,7 +126,11 @@ int main(int argc, char **argv)
 		OPT_MAX_STEPS,
 		OPT_MAX_TOKENS,
 		OPT_SCRIPT,
-		OPT_DUMP_PROMPT
+		OPT_DUMP_PROMPT,
+		OPT_BACKEND,
+		OPT_BASE_URL,
+		OPT_REMOTE_MODEL,
+		OPT_REMOTE_TIMEOUT
 	};
 	static const struct option opts[] = {
 	        {"help", no_argument, NULL, 'h'},
@@ -131,6 +152,10 @@ int main(int argc, char **argv)
 	        {"max-tokens", required_argument, NULL, OPT_MAX_TOKENS},
 	        {"script", required_argument, NULL, OPT_SCRIPT},
 	        {"dump-prompt", required_argument, NULL, OPT_DUMP_PROMPT},
+	        {"backend", required_argument, NULL, OPT_BACKEND},
+	        {"base-url", required_argument, NULL, OPT_BASE_URL},
+	        {"remote-model", required_argument, NULL, OPT_REMOTE_MODEL},
+	        {"remote-timeout", required_argument, NULL, OPT_REMOTE_TIMEOUT},
 	        {NULL, 0, NULL, 0},
 	};
 	struct lc_run_opts ro = {0};
@@ -145,7 +170,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "lcode: unknown command '%s'; see 'lcode --help'\n", argv[1]);
 		return LC_EXIT_USAGE;
 	}
-	ro.approval = LC_APPROVAL_AUTO_EDIT;
+	/* Unset until given: the configuration files fill the rest (src/config.h). */
+	ro.approval = LC_APPROVAL_UNSET;
+	ro.temp = -1.0f;
 	/* "+": stop at the first non-option so commands parse their own flags. */
 	while ((ch = getopt_long(argc, argv, "+hVm:C:", opts, NULL)) != -1) {
 		switch (ch) {
@@ -211,6 +238,7 @@ int main(int argc, char **argv)
 			if (parse_int("--seed", optarg, 0, 2147483647, &seed))
 				return LC_EXIT_USAGE;
 			ro.seed = (unsigned long long)seed;
+			ro.has_seed = 1;
 			break;
 		case OPT_MAX_STEPS:
 			if (parse_int("--max-steps", optarg, 1, 10000, &ro.max_steps))
@@ -225,6 +253,23 @@ int main(int argc, char **argv)
 			break;
 		case OPT_DUMP_PROMPT:
 			ro.dump_prompt = optarg;
+			break;
+		case OPT_BACKEND:
+			if (strcmp(optarg, "local") != 0 && strcmp(optarg, "openai") != 0) {
+				fprintf(stderr, "lcode: --backend takes local or openai\n");
+				return LC_EXIT_USAGE;
+			}
+			ro.backend = optarg;
+			break;
+		case OPT_BASE_URL:
+			ro.base_url = optarg;
+			break;
+		case OPT_REMOTE_MODEL:
+			ro.remote_model = optarg;
+			break;
+		case OPT_REMOTE_TIMEOUT:
+			if (parse_int("--remote-timeout", optarg, 1, 86400, &ro.remote_timeout))
+				return LC_EXIT_USAGE;
 			break;
 		default:
 			fprintf(stderr, "see 'lcode --help'\n");

@@ -16,11 +16,16 @@
 
 #include <cjson/cJSON.h>
 
+#include "lc_config.h"
+
 #include "agent/agent.h"
+#include "agent/session.h"
+#include "agent/remote.h"
 #include "prompts/prompts.h"
 #include "src/commands.h"
 #include "src/err.h"
 #include "src/file.h"
+#include "src/models.h"
 #include "src/term.h"
 #include "tools/exec.h"
 #include "tools/repo.h"
@@ -171,10 +176,22 @@ static void print_progress(struct lc_session *ui, const lc_event *ev)
 	}
 }
 
+/* A session log that cannot be written is a warning, once; the run goes on without it. */
+static void log_warning(struct lc_session *s)
+{
+	fprintf(stderr, "%slcode: warning:%s session log: %s\n", lc_term_yellow(stderr),
+	        lc_term_reset(stderr), lc_err_msg());
+	lc_err_clear();
+	lc_session_log_close(s->log);
+	s->log = NULL;
+}
+
 static void on_event(void *ud, const lc_event *ev)
 {
 	struct lc_session *ui = ud;
 
+	if (ui->log && lc_session_log_event(ui->log, ev))
+		log_warning(ui);
 	if (ui->o->json)
 		print_json(ev);
 	else
@@ -250,6 +267,25 @@ static int parse_call_format(const char *name)
 	return -2;
 }
 
+static int is_remote(const struct lc_run_opts *o)
+{
+	return o->backend && strcmp(o->backend, "openai") == 0;
+}
+
+static int open_remote(const struct lc_run_opts *o, lc_backend **out)
+{
+	lc_remote_opts ro = {0};
+
+	ro.base_url = o->base_url;
+	ro.model = o->remote_model;
+	ro.n_ctx = o->n_ctx;
+	ro.max_tokens = o->max_tokens;
+	ro.temp = o->temp > 0 ? o->temp : 0;
+	ro.seed = o->has_seed ? (int)o->seed : -1;
+	ro.idle_timeout_ms = o->remote_timeout * 1000;
+	return lc_backend_remote_new(out, &ro);
+}
+
 static int open_backend(const struct lc_run_opts *o, const char *model, lc_backend **out)
 {
 	lc_local_opts lo = {0};
@@ -262,14 +298,61 @@ static int open_backend(const struct lc_run_opts *o, const char *model, lc_backe
 	lo.n_threads = o->n_threads;
 	lo.max_tokens = o->max_tokens;
 	lo.call_format = parse_call_format(o->call_format);
+	if (is_remote(o))
+		return open_remote(o, out);
 	if (o->script)
 		return lc_backend_script_new(out, o->script, model, &lo);
 	return lc_backend_local_new(out, model, &lo);
 }
 
-int lc_session_open(struct lc_session *s, const struct lc_run_opts *o)
+/*
+ * The session log's header (agent/session.h): the model file and its
+ * SHA-256, formats, a hash of the prompts, the sampler and context.
+ */
+static void open_log(struct lc_session *s, const char *root)
 {
-	const char *model = o->model ? o->model : getenv("LCODE_MODEL");
+	static const char *const prompts[] = {"system", "system-compact", "tools", "react",
+	                                       "react-compact"};
+	struct lc_sampler_params sp = LC_SAMPLER_PARAMS_INIT;
+	lc_buf text = LC_BUF_INIT(8 * (size_t)LC_PROMPT_MAX);
+	char sha[LC_SHA256_HEX], version[LC_SHA256_HEX], quant[32], abs[PATH_MAX];
+	lc_session_info info = {0};
+	int local = lc_file_exists(s->model_path);
+
+	for (size_t i = 0; i < sizeof(prompts) / sizeof(prompts[0]); i++)
+		if (lc_prompt_load(prompts[i], &text) == 0)
+			lc_buf_addc(&text, '\0');
+	lc_err_clear();
+	lc_sha256_hex(text.data ? text.data : "", text.len, version);
+	version[16] = '\0';
+	lc_buf_release(&text);
+	info.version = LC_VERSION;
+	info.model_path = local && realpath(s->model_path, abs) ? abs : s->model_path;
+	if (local && lc_session_model_sha256(s->model_path, sha) == 0)
+		info.model_sha256 = sha;
+	if (local && lc_session_model_quant(s->model_path, quant, sizeof(quant)) == 0)
+		info.quantization = quant;
+	lc_err_clear();
+	info.template_family = lc_template_family_name(s->backend->style.family);
+	info.call_format = lc_call_format_name(s->backend->style.fmt);
+	info.prompt_version = version;
+	info.backend = s->o->script ? "script" : local ? "local" : "remote";
+	info.script = s->o->script;
+	info.temp = s->o->temp;
+	info.top_k = sp.top_k;
+	info.top_p = sp.top_p;
+	info.min_p = sp.min_p;
+	info.seed = s->o->seed; /* what open_backend gives the sampler */
+	info.n_ctx = s->backend->ops->n_ctx(s->backend->self);
+	info.constrain = !s->o->no_constrain;
+	if (lc_session_log_open(&s->log, root, &info))
+		log_warning(s);
+}
+
+int lc_session_open(struct lc_session *s, const struct lc_run_opts *given)
+{
+	const struct lc_run_opts *o = &s->opts;
+	const char *model;
 	lc_buf system = LC_BUF_INIT(LC_PROMPT_MAX + AGENTS_MD_MAX + 1024);
 	lc_buf react = LC_BUF_INIT(LC_PROMPT_MAX);
 	lc_toolbox_opts to = {0};
@@ -281,33 +364,58 @@ int lc_session_open(struct lc_session *s, const struct lc_run_opts *o)
 	int status = LC_EXIT_FAIL;
 
 	memset(s, 0, sizeof(*s));
+	s->opts = *given;
 	s->o = o;
-	if (!model || !model[0]) {
-		fprintf(stderr, "lcode: no model. Download a GGUF model file (for example a Q4_K_M "
-		                "quantization of Qwen2.5-Coder-7B-Instruct) and give its path with "
-		                "--model PATH or in LCODE_MODEL.\n");
-		return LC_EXIT_USAGE;
-	}
-	snprintf(s->model_path, sizeof(s->model_path), "%s", model);
-	if (parse_call_format(o->call_format) == -2) {
-		fprintf(stderr, "lcode: unknown call format '%s'; see 'lcode --help'\n",
-		        o->call_format);
-		return LC_EXIT_USAGE;
-	}
+	s->cfg = (lc_config)LC_CONFIG_INIT;
 	if (o->dir && chdir(o->dir) < 0) {
 		lc_err_set_errno(LC_EIO, errno, "cannot change to '%s'", o->dir);
 		lc_print_error(NULL);
 		return LC_EXIT_USAGE;
 	}
-	s->interactive = isatty(STDIN_FILENO) && !o->json;
-
-	/* The executor first: before the model is mapped and threads exist. */
 	if (lc_repo_open(&repo, ".")) {
 		lc_print_error(NULL);
 		return LC_EXIT_FAIL;
 	}
 	snprintf(root, sizeof(root), "%s", lc_repo_root(repo));
 	lc_repo_free(repo);
+	/* Flags > LCODE_MODEL > .lcode/config > the user's config > defaults. */
+	if (lc_config_load(&s->cfg, root)) {
+		lc_print_error(NULL);
+		lc_config_release(&s->cfg);
+		return LC_EXIT_USAGE;
+	}
+	lc_config_apply(&s->cfg, &s->opts);
+	model = o->model;
+	if (!is_remote(o) && (!model || !model[0])) {
+		fprintf(stderr, "lcode: no model. Download a GGUF model file (for example a Q4_K_M "
+		                "quantization of Qwen2.5-Coder-7B-Instruct) and give its path with "
+		                "--model PATH, in LCODE_MODEL or in a configuration file (model = "
+		                "PATH).\n");
+		lc_config_release(&s->cfg);
+		return LC_EXIT_USAGE;
+	}
+	if (is_remote(o) && !o->base_url) {
+		fprintf(stderr, "lcode: --backend openai needs --base-url URL\n");
+		lc_config_release(&s->cfg);
+		return LC_EXIT_USAGE;
+	}
+	if (is_remote(o)) {
+		snprintf(s->model_path, sizeof(s->model_path), "%s", o->base_url);
+		model = NULL;
+	} else {
+		/* a name from 'lcode models' as well as a path */
+		lc_models_resolve(model, s->model_path, sizeof(s->model_path));
+		model = s->model_path;
+	}
+	if (parse_call_format(o->call_format) == -2) {
+		fprintf(stderr, "lcode: unknown call format '%s'; see 'lcode --help'\n",
+		        o->call_format);
+		lc_config_release(&s->cfg);
+		return LC_EXIT_USAGE;
+	}
+	s->interactive = isatty(STDIN_FILENO) && !o->json;
+
+	/* The executor first: before the model is mapped and threads exist. */
 	eo.repo_root = root;
 	eo.no_sandbox = o->no_sandbox;
 	if (lc_exec_start(&s->exec, &eo)) {
@@ -321,6 +429,8 @@ int lc_session_open(struct lc_session *s, const struct lc_run_opts *o)
 	to.exec = s->exec;
 	to.approve = approve;
 	to.approve_ud = s;
+	to.allowed_paths = o->allowed_paths;
+	to.n_allowed_paths = o->n_allowed_paths;
 	if (lc_toolbox_new(&s->tools, &to)) {
 		lc_print_error(NULL);
 		goto out;
@@ -358,6 +468,7 @@ int lc_session_open(struct lc_session *s, const struct lc_run_opts *o)
 		lc_print_error(NULL);
 		goto out;
 	}
+	open_log(s, root);
 	status = LC_EXIT_OK;
 out:
 	cJSON_Delete(desc);
@@ -409,6 +520,8 @@ int lc_session_request(struct lc_session *s, const char *request)
 	}
 	if (s->o->json && status != LC_EXIT_OK)
 		json_error();
+	if (s->log && lc_session_log_end(s->log, status, status != LC_EXIT_OK ? lc_err_msg() : NULL))
+		log_warning(s);
 	if (s->o->dump_prompt) {
 		lc_buf text = LC_BUF_INIT((size_t)64 << 20);
 		if (lc_agent_render(s->agent, &text) ||
@@ -436,6 +549,9 @@ void lc_session_close(struct lc_session *s)
 	s->backend = NULL;
 	s->tools = NULL;
 	s->exec = NULL;
+	lc_session_log_close(s->log);
+	s->log = NULL;
+	lc_config_release(&s->cfg);
 }
 
 int lc_run(const struct lc_run_opts *o)

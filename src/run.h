@@ -6,13 +6,22 @@
 #define LC_RUN_H
 
 #include <signal.h>
+#include <stddef.h>
+
+#include "src/config.h"
 
 enum lc_approval {
+	LC_APPROVAL_UNSET = -1,    /* not given: the configuration or the default decides */
 	LC_APPROVAL_ASK = 0,       /* every edit and command is confirmed */
 	LC_APPROVAL_AUTO_EDIT = 1, /* edits applied, commands confirmed */
 	LC_APPROVAL_FULL_AUTO = 2  /* both, inside the sandbox */
 };
 
+/*
+ * A field the command line did not give is NULL, 0, LC_APPROVAL_UNSET, or
+ * (temp) negative; lc_session_open fills those from the configuration
+ * (src/config.h) and the defaults.
+ */
 struct lc_run_opts {
 	const char *message; /* -m: one request, then exit */
 	const char *model;   /* --model, LCODE_MODEL */
@@ -24,10 +33,19 @@ struct lc_run_opts {
 	int no_commit;
 	int no_constrain;
 	int n_ctx, n_threads, max_steps, max_tokens;
-	float temp;
+	float temp; /* < 0: not given */
 	unsigned long long seed;
+	int has_seed; /* seed was given */
 	const char *call_format; /* --call-format: hermes, llama3, mistral, react */
 	const char *dump_prompt; /* --dump-prompt: write the conversation as rendered here */
+
+	const char *backend;      /* --backend: "local" (NULL) or "openai" */
+	const char *base_url;     /* --base-url: the OpenAI-compatible server */
+	const char *remote_model; /* --remote-model: the server's model name */
+	int remote_timeout;       /* --remote-timeout: seconds of silence allowed; 0: 300 */
+	/* lcode pre-commit: the only repository-relative paths edits may write (NULL: any). */
+	const char *const *allowed_paths;
+	size_t n_allowed_paths;
 };
 
 /*
@@ -35,7 +53,10 @@ struct lc_run_opts {
  * before the model is mapped and before any thread exists.
  */
 struct lc_session {
-	const struct lc_run_opts *o;
+	const struct lc_run_opts *o; /* &opts */
+	struct lc_run_opts opts;     /* as given, with the configuration applied */
+	lc_config cfg;               /* what the configuration files say */
+	struct lc_session_log *log;  /* .lcode/sessions/ log; NULL when it cannot be written */
 	struct lc_exec *exec;
 	struct lc_toolbox *tools;
 	struct lc_backend *backend;

@@ -459,6 +459,72 @@ static void test_undo_restores_exec_bit_and_link(void **state)
 	assert_git_out(f, "status --porcelain", "");
 }
 
+/* lc_git_staged_files splits as git status --porcelain does (X vs Y column). */
+static void test_staged_files(void **state)
+{
+	struct fx *f = *state;
+	char **clean = NULL, **dirty = NULL;
+	size_t n_clean = 0, n_dirty = 0;
+
+	testrepo_write(f->dir, "a.txt", "alpha staged\n", (size_t)-1);
+	testrepo_write(f->dir, "new.txt", "fresh\n", (size_t)-1);
+	testrepo_write(f->dir, "b.txt", "bravo staged\n", (size_t)-1);
+	testrepo_write(f->dir, "untracked.txt", "u\n", (size_t)-1);
+	assert_int_equal(testrepo_sh("git -C '%s' add a.txt new.txt b.txt", f->dir), 0);
+	testrepo_write(f->dir, "b.txt", "bravo unstaged\n", (size_t)-1);
+	/* git says: "M  a.txt", "MM b.txt", "A  new.txt", "?? untracked.txt" */
+	assert_git_out(f, "status --porcelain",
+	               "M  a.txt\nMM b.txt\nA  new.txt\n?? untracked.txt\n");
+	assert_int_equal(lc_git_staged_files(f->repo, &clean, &n_clean, &dirty, &n_dirty), 0);
+	assert_int_equal(n_clean, 2);
+	assert_string_equal(clean[0], "a.txt");
+	assert_string_equal(clean[1], "new.txt");
+	assert_int_equal(n_dirty, 1);
+	assert_string_equal(dirty[0], "b.txt");
+	lc_git_paths_free(clean, n_clean);
+	lc_git_paths_free(dirty, n_dirty);
+}
+
+/* lc_git_stage: the index gets the work-tree bytes, as git add would store them. */
+static void test_stage(void **state)
+{
+	struct fx *f = *state;
+	const char *paths[] = {"a.txt", "b.txt"};
+	const char *outside[] = {"../x"};
+
+	testrepo_write(f->dir, "a.txt", "alpha new\n", (size_t)-1);
+	assert_int_equal(testrepo_sh("rm '%s/b.txt'", f->dir), 0);
+	assert_int_equal(lc_git_stage(f->repo, paths, 2), 0);
+	/* git reads the index back: a.txt staged with the new bytes, b.txt's removal staged */
+	assert_git_out(f, "status --porcelain", "M  a.txt\nD  b.txt\n");
+	assert_git_out(f, "show :a.txt", "alpha new\n");
+	assert_int_equal(lc_git_stage(f->repo, outside, 1), LC_EDENIED);
+	assert_git_out(f, "status --porcelain", "M  a.txt\nD  b.txt\n");
+}
+
+/* lc_git_use_index: a hook's GIT_INDEX_FILE is read and written, .git/index is not. */
+static void test_use_index(void **state)
+{
+	struct fx *f = *state;
+	const char *paths[] = {"a.txt"};
+	char idx[PATH_MAX + 32];
+
+	snprintf(idx, sizeof(idx), "%s/.git/other-index", f->dir);
+	assert_int_equal(testrepo_sh("cp '%s/.git/index' '%s'", f->dir, idx), 0);
+	testrepo_write(f->dir, "a.txt", "alpha other\n", (size_t)-1);
+	assert_int_equal(lc_git_use_index(f->repo, idx), 0);
+	assert_int_equal(lc_git_stage(f->repo, paths, 1), 0);
+	/* the real index still has HEAD's a.txt; the other one has the new bytes */
+	assert_git_out(f, "show :a.txt", "alpha 1\nalpha 2\n");
+	{
+		char *s =
+		        testrepo_out("cd '%s' && GIT_INDEX_FILE='%s' git show :a.txt", f->dir, idx);
+		assert_non_null(s);
+		assert_string_equal(s, "alpha other\n");
+		free(s);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -468,6 +534,9 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_commit_needs_identity, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_commit_refusals, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_status_and_diff, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_staged_files, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_stage, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_use_index, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_status_unborn_and_clean, setup_unborn,
 	                                        teardown),
 	        cmocka_unit_test_setup_teardown(test_snapshot_moves_nothing_and_survives_gc, setup,

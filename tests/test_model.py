@@ -46,6 +46,11 @@ top-2 margin at that step must be below 2 * TOL * std (a near-tie the stated
 precision cannot decide), reported in a TAP comment.
 """
 import os
+
+# NumPy's BLAS threads buy nothing for these small products and compete with
+# the C program's threads on a shared machine.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import subprocess
 import sys
 import tempfile

@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 #include <git2.h>
+#include <git2/sys/repository.h>
 
 #include "src/err.h"
 #include "src/file.h"
@@ -1318,5 +1319,93 @@ out:
 	strvec_release(&sel);
 	strvec_release(&done);
 	lc_buf_release(&msg);
+	return rc;
+}
+
+/* ---- staging ------------------------------------------------------------ */
+
+int lc_git_use_index(lc_repo *repo, const char *path)
+{
+	git_index *idx = NULL;
+
+	if (git_index_open(&idx, path) < 0)
+		return lc_repo_git_error(LC_EIO, "git: cannot open the index '%s'", path);
+	git_repository_set_index(lc_repo_git(repo), idx);
+	git_index_free(idx); /* the repository holds its own reference */
+	return 0;
+}
+
+int lc_git_staged_files(lc_repo *repo, char ***clean_out, size_t *n_clean, char ***dirty_out,
+                        size_t *n_dirty)
+{
+	const unsigned staged = GIT_STATUS_INDEX_NEW | GIT_STATUS_INDEX_MODIFIED |
+	                        GIT_STATUS_INDEX_TYPECHANGE | GIT_STATUS_INDEX_RENAMED;
+	const unsigned unstaged =
+	        GIT_STATUS_WT_MODIFIED | GIT_STATUS_WT_DELETED | GIT_STATUS_WT_TYPECHANGE;
+	struct strvec clean = {0}, dirty = {0};
+	git_status_list *st = NULL;
+	size_t i, n;
+	int rc;
+
+	if ((rc = status_list(lc_repo_git(repo), GIT_STATUS_SHOW_INDEX_AND_WORKDIR, &st)) < 0)
+		return rc;
+	n = git_status_list_entrycount(st);
+	for (i = 0; i < n && rc == 0; i++) {
+		const git_status_entry *e = git_status_byindex(st, i);
+		const char *path;
+
+		if (!e || !(e->status & staged) || !e->head_to_index)
+			continue;
+		path = e->head_to_index->new_file.path;
+		rc = strvec_add_unique((e->status & unstaged) ? &dirty : &clean, path);
+	}
+	git_status_list_free(st);
+	if (rc < 0) {
+		strvec_release(&clean);
+		strvec_release(&dirty);
+		return rc;
+	}
+	if (clean.n > 1)
+		qsort(clean.v, clean.n, sizeof(*clean.v), cmp_str);
+	if (dirty.n > 1)
+		qsort(dirty.v, dirty.n, sizeof(*dirty.v), cmp_str);
+	*clean_out = clean.v;
+	*n_clean = clean.n;
+	*dirty_out = dirty.v;
+	*n_dirty = dirty.n;
+	return 0;
+}
+
+int lc_git_stage(lc_repo *repo, const char *const *paths, size_t n)
+{
+	git_repository *git = lc_repo_git(repo);
+	char abs[LC_REPO_PATH_MAX];
+	git_index *idx = NULL;
+	struct stat st;
+	size_t i;
+	int rc = 0, grc;
+
+	if (git_repository_index(&idx, git) < 0 || git_index_read(idx, 0) < 0) {
+		rc = lc_repo_git_error(LC_EIO, "git: cannot read the index");
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if ((rc = lc_repo_resolve(repo, paths[i], 1, abs, sizeof(abs))))
+			goto out;
+		if (lstat(abs, &st) < 0 && errno == ENOENT)
+			grc = git_index_remove_bypath(idx, paths[i]);
+		else
+			grc = git_index_add_bypath(idx, paths[i]);
+		if (grc < 0) {
+			rc = lc_repo_git_error(LC_EIO, "git: cannot stage '%s'", paths[i]);
+			goto out;
+		}
+	}
+	if (git_index_write(idx) < 0)
+		rc = lc_repo_git_error(LC_EIO, "git: cannot write the index");
+out:
+	if (rc && idx)
+		git_index_read(idx, 1); /* forget the entries changed in memory only */
+	git_index_free(idx);
 	return rc;
 }

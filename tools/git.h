@@ -139,4 +139,34 @@ int lc_git_change_end(lc_repo *repo, size_t *n_files_out);
  */
 int lc_git_undo(lc_repo *repo, lc_buf *out);
 
+/*
+ * Use the index file at path instead of $GIT_DIR/index for everything done
+ * through repo from now on (status, staging, snapshots, commits), as git
+ * does with GIT_INDEX_FILE: a pre-commit hook is given the index being
+ * committed that way (githooks(5)). Errors: LC_EIO.
+ */
+int lc_git_use_index(lc_repo *repo, const char *path);
+
+/*
+ * The files staged for commit: the repository-relative paths whose index
+ * entry differs from HEAD's tree (added or modified; staged deletions are
+ * left out), in path order, split in two: *clean_out those whose work-tree
+ * file is the same as the index entry, *dirty_out those with unstaged
+ * changes too (modified or deleted in the work tree). Both are owned arrays
+ * of owned strings: free each with lc_git_paths_free(). Errors: LC_EIO,
+ * LC_ENOMEM.
+ */
+int lc_git_staged_files(lc_repo *repo, char ***clean_out, size_t *n_clean, char ***dirty_out,
+                        size_t *n_dirty);
+
+/*
+ * Stage paths (repository-relative files) as `git add` does: each index
+ * entry is set to the work-tree file's content (clean filters applied) and
+ * mode, or removed when the file is gone from the work tree; then the index
+ * is written (atomically, through its ".lock" file). Errors: LC_EDENIED (a
+ * path refused by lc_repo_resolve), LC_EIO (libgit2; the index on disk is
+ * then unchanged), LC_ENOMEM.
+ */
+int lc_git_stage(lc_repo *repo, const char *const *paths, size_t n);
+
 #endif

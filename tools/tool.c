@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "src/err.h"
@@ -123,14 +124,57 @@ struct pending {
 };
 
 /*
- * Write every pending file, or none: approval and the undo snapshot come
- * first, then each file is replaced atomically.
+ * Make the missing directories of abs below the work-tree root, so a new
+ * file may go in a new directory. abs was resolved by lc_repo_resolve for
+ * writing: under the root, no link out, not in the git directory.
+ */
+static int make_parents(lc_toolbox *tb, const char *abs, const char *rel)
+{
+	char dir[PATH_MAX];
+	size_t i = strlen(lc_repo_root(tb->repo)) + 1;
+
+	snprintf(dir, sizeof(dir), "%s", abs);
+	for (; i < sizeof(dir) && dir[i]; i++) {
+		if (dir[i] != '/')
+			continue;
+		dir[i] = '\0';
+		if (mkdir(dir, 0777) < 0 && errno != EEXIST)
+			return lc_err_set_errno(LC_EIO, errno, "cannot make the directory of '%s'",
+			                        rel);
+		dir[i] = '/';
+	}
+	return 0;
+}
+
+/* 1 when opts.allowed_paths lets edits write abs (a path from lc_repo_resolve). */
+static int allowed(lc_toolbox *tb, const char *abs)
+{
+	const char *rel = lc_repo_relative(tb->repo, abs);
+
+	if (!tb->opts.allowed_paths)
+		return 1;
+	for (size_t i = 0; i < tb->opts.n_allowed_paths; i++)
+		if (strcmp(tb->opts.allowed_paths[i], rel) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Write every pending file, or none: the allowed paths, approval and the
+ * undo snapshot come first, then each file is replaced atomically.
  */
 static int write_pending(lc_toolbox *tb, struct pending *p, size_t n, const char *summary,
                          lc_buf *obs, enum lc_tool_status *st)
 {
-	int rc = approve(tb, LC_TOOL_EDIT, summary);
+	int rc;
 
+	for (size_t i = 0; i < n; i++)
+		if (!allowed(tb, p[i].abs))
+			return refuse(obs, st,
+			              "'%s' is not among the files this run may change; nothing was "
+			              "written",
+			              p[i].rel);
+	rc = approve(tb, LC_TOOL_EDIT, summary);
 	if (rc == LC_ECANCELLED)
 		return rc;
 	if (rc != 1)
@@ -144,10 +188,12 @@ static int write_pending(lc_toolbox *tb, struct pending *p, size_t n, const char
 		tb->change_open = 1;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (p[i].text)
-			rc = lc_file_write_atomic(p[i].abs, p[i].text, p[i].len);
-		else if (unlink(p[i].abs) < 0)
+		if (p[i].text) {
+			if (!(rc = make_parents(tb, p[i].abs, p[i].rel)))
+				rc = lc_file_write_atomic(p[i].abs, p[i].text, p[i].len);
+		} else if (unlink(p[i].abs) < 0) {
 			rc = lc_err_set_errno(LC_EIO, errno, "cannot delete '%s'", p[i].rel);
+		}
 		if (rc)
 			return refuse(obs, st,
 			              "%s (files before it in this call were written; "

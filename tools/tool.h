@@ -59,6 +59,15 @@ typedef struct lc_toolbox_opts {
 	void *approve_ud;
 	size_t obs_max;            /* bytes of one observation; 0: LC_TOOL_OBS_MAX */
 	unsigned shell_timeout_ms; /* default time limit of a command; 0: 120 s */
+	/*
+	 * NULL: edits may write any file the path policy allows. Otherwise the
+	 * only files edits may write or delete, as repository-relative paths
+	 * ("src/a.c"); any other is refused with "... is not among the files
+	 * this run may change" and nothing of the call is written. Borrowed:
+	 * valid while the toolbox lives.
+	 */
+	const char *const *allowed_paths;
+	size_t n_allowed_paths;
 } lc_toolbox_opts;
 
 #define LC_TOOL_OBS_MAX (16 * 1024)

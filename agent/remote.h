@@ -1,0 +1,71 @@
+/*
+ * remote.h - a backend that talks to an OpenAI-compatible server.
+ *
+ * For people who already run Ollama, LM Studio, llama-server or vLLM. The
+ * conversation goes to POST {base_url}/chat/completions with "stream": true
+ * and the agent's tool list in the OpenAI "tools" shape; the answer comes
+ * back as server-sent events (OpenAI's chat completion chunk format: "data:
+ * {json}" events, choices[0].delta.content and delta.tool_calls[] with
+ * "index", "id", "function.name" and pieces of "function.arguments", a
+ * finish_reason, a final "usage", then "data: [DONE]").
+ *
+ * The message handed to the agent is text: content first, then every
+ * structured tool call rendered in the Hermes form
+ * "<tool_call>\n{"name": N, "arguments": {...}}\n</tool_call>", so the
+ * backend's style.fmt is LC_CALL_HERMES and agent/toolcall.c parses both
+ * these and calls a server returned as plain content. Decoding cannot be
+ * constrained over HTTP: lc_backend_req.constrain is ignored and the agent
+ * validates after parsing.
+ *
+ * History: for every message it returns, the backend remembers the
+ * structured calls it came with (server ids, names, argument text). When
+ * that message comes back in a later request it is sent as an assistant
+ * message with "tool_calls", and the tool results that follow it as "tool"
+ * messages with the matching "tool_call_id" (a call without a result gets
+ * one saying it was not run). Any other assistant message is sent as plain
+ * content, and the tool results after it as one "user" message of
+ * <tool_response> blocks.
+ *
+ * The context is not truncated silently: n_ctx is sent to Ollama as
+ * "options": {"num_ctx": N}, and token counts are estimates from the
+ * request's size, corrected by the server's own "usage.prompt_tokens".
+ *
+ * Network: a connect time-out, a limit on silence between received bytes,
+ * retries with exponential backoff (0.5 s doubling, at most 30 s, or the
+ * server's Retry-After) on connection failures and HTTP 429/503, caps on the
+ * response (16 MiB), one event (4 MiB) and the message (1 MiB). The API key
+ * is sent as "Authorization: Bearer KEY" and never logged or printed.
+ */
+#ifndef LC_REMOTE_H
+#define LC_REMOTE_H
+
+#include "agent/backend.h"
+
+typedef struct lc_remote_opts {
+	const char *base_url;   /* e.g. "http://127.0.0.1:11434/v1"; required */
+	const char *model;      /* the server's model name; NULL: the first of GET {base}/models */
+	const char *api_key;    /* NULL: LCODE_API_KEY from the environment; "" none */
+	int n_ctx;              /* 0: what the server tells, else 8192 */
+	int max_tokens;         /* per message; 0: 2048 */
+	float temp;             /* sampling temperature */
+	int seed;               /* < 0: not sent */
+	int connect_timeout_ms; /* 0: 10000 */
+	int idle_timeout_ms;    /* longest silence while a response is awaited; 0: 300000 */
+	int max_retries;        /* 0: 4; < 0: none */
+	int no_probe;           /* 1: do not ask the server for its context size */
+} lc_remote_opts;
+
+/*
+ * Make a remote backend. Unless no_probe is set, the server is asked for its
+ * context size: llama-server's GET {root}/props
+ * (default_generation_settings.n_ctx, a hard limit), then Ollama's POST
+ * {root}/api/show ({"model": NAME}; model_info."ARCH.context_length", the
+ * model's trained length), where root is base_url less a trailing "/v1".
+ * Neither is required. On success *out is owned (free with
+ * lc_backend_free). Errors: LC_EPARSE (a base URL that is not http:// or
+ * https://), LC_ENOTFOUND (no model given and the server lists none),
+ * LC_EIO and LC_ETIMEOUT (when the model list cannot be had), LC_ENOMEM.
+ */
+int lc_backend_remote_new(lc_backend **out, const lc_remote_opts *opts);
+
+#endif

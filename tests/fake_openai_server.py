@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""A fake OpenAI-compatible server on 127.0.0.1 for lcode's tests.
+
+It speaks the chat completions streaming protocol as OpenAI documents it
+(server-sent events "data: {chat.completion.chunk}", tool-call deltas keyed
+by "index", a final "data: [DONE]"), answers llama-server's GET /props and
+Ollama's POST /api/show, lists one model at GET /v1/models, and serves
+files with or without HTTP Range support.
+
+Replies to POST /v1/chat/completions come from a script, one per request:
+  {"content": ["Hel", "lo"]}                         content deltas
+  {"calls": [{"id", "name", "args": ["{\\"a", "\\": 1}"]}]}  tool-call deltas:
+      the name in one event, the arguments in the given pieces
+  {"same_index": True, ...} every call under index 0, told apart by its id (Ollama)
+  {"cut": True, ...}        the stream closes before its end (no [DONE])
+  {"status": 429, "headers": {...}, "body": {...}}   an HTTP error
+  {"silent": 30}            headers, then nothing for 30 s
+Every request is recorded in .requests (path, headers, JSON body).
+
+Files: .files[name] = {"data": bytes, "ranges": bool, "cut_at": n (the first
+response stops after n bytes), "headers": {...}}, served at /files/NAME.
+"""
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class FakeServer:
+    def __init__(self):
+        self.script = []
+        self.requests = []
+        self.files = {}
+        self.props = None     # dict for GET /props, or None for 404
+        self.show = None      # dict for POST /api/show, or None for 404
+        self.models = [{"id": "fake-model", "object": "model"}]
+        self.lock = threading.Lock()
+        self.cut_done = set()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def record(self, body=None):
+                with outer.lock:
+                    outer.requests.append({"method": self.command, "path": self.path,
+                                           "headers": {k.lower(): v for k, v in self.headers.items()},
+                                           "body": body})
+
+            def send_json(self, code, obj, headers=None):
+                data = json.dumps(obj).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self):
+                self.record()
+                if self.path == "/props" and outer.props is not None:
+                    return self.send_json(200, outer.props)
+                if self.path == "/v1/models":
+                    return self.send_json(200, {"object": "list", "data": outer.models})
+                if self.path.startswith("/files/") or "/resolve/main/" in self.path:
+                    return self.serve_file(self.path.rsplit("/", 1)[1])
+                self.send_json(404, {"error": "not found"})
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length", "0"))
+                raw = self.rfile.read(n)
+                try:
+                    body = json.loads(raw)
+                except ValueError:
+                    body = None
+                self.record(body)
+                if self.path == "/api/show":
+                    if outer.show is None:
+                        return self.send_json(404, {"error": "not found"})
+                    return self.send_json(200, outer.show)
+                if self.path != "/v1/chat/completions":
+                    return self.send_json(404, {"error": "not found"})
+                with outer.lock:
+                    reply = outer.script.pop(0) if outer.script else {"content": ["(script ended)"]}
+                self.reply(reply)
+
+            def reply(self, r):
+                if "status" in r:
+                    return self.send_json(r["status"], r.get("body", {}), r.get("headers"))
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                if "silent" in r:
+                    self.wfile.flush()
+                    time.sleep(r["silent"])
+                    return
+                base = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1,
+                        "model": "fake-model"}
+
+                def event(delta=None, finish=None, usage=None):
+                    c = dict(base)
+                    c["choices"] = [] if usage else [{"index": 0, "delta": delta or {},
+                                                      "finish_reason": finish}]
+                    if usage:
+                        c["usage"] = usage
+                    self.wfile.write(b"data: " + json.dumps(c).encode() + b"\n\n")
+                    self.wfile.flush()
+
+                event({"role": "assistant", "content": ""})
+                for piece in r.get("content", []):
+                    event({"content": piece})
+                for i, call in enumerate(r.get("calls", [])):
+                    if r.get("same_index"):
+                        i = 0
+                    event({"tool_calls": [{"index": i, "id": call["id"], "type": "function",
+                                           "function": {"name": call["name"], "arguments": ""}}]})
+                    if r.get("cut"):
+                        self.close_connection = True
+                        return
+                    for piece in call["args"]:
+                        event({"tool_calls": [{"index": i, "function": {"arguments": piece}}]})
+                if r.get("cut"):
+                    self.close_connection = True
+                    return
+                event({}, "tool_calls" if r.get("calls") else "stop")
+                event(usage={"prompt_tokens": 1000, "completion_tokens": 10, "total_tokens": 1010})
+                self.wfile.write(b"data: [DONE]\n\n")
+                self.wfile.flush()
+                self.close_connection = True
+
+            def serve_file(self, name):
+                f = outer.files.get(name)
+                if f is None:
+                    return self.send_json(404, {"error": "no such file"})
+                data, start = f["data"], 0
+                rng = self.headers.get("Range")
+                code = 200
+                if rng and f.get("ranges", True) and rng.startswith("bytes="):
+                    start = int(rng[6:].split("-")[0])
+                    if start >= len(data):
+                        self.send_response(416)
+                        self.send_header("Content-Range", f"bytes */{len(data)}")
+                        self.send_header("Content-Length", "0")
+                        self.end_headers()
+                        return
+                    code = 206
+                body = data[start:]
+                self.send_response(code)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(len(body)))
+                if f.get("ranges", True):
+                    self.send_header("Accept-Ranges", "bytes")
+                if code == 206:
+                    self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+                for k, v in f.get("headers", {}).items():
+                    self.send_header(k, v)
+                self.send_header("Connection", "close")
+                self.end_headers()
+                cut = f.get("cut_at")
+                with outer.lock:
+                    first = name not in outer.cut_done
+                    outer.cut_done.add(name)
+                if cut is not None and first:
+                    self.wfile.write(body[:cut])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
+                self.wfile.write(body)
+                self.close_connection = True
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def chat_requests(self):
+        return [r for r in self.requests if r["path"] == "/v1/chat/completions"]
+
+    def reset(self, script=()):
+        with self.lock:
+            self.script = list(script)
+            self.requests = []
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()

@@ -1,0 +1,239 @@
+#!/usr/bin/env python3
+"""One request through the real binary: lcode --script FILE -m REQUEST.
+
+usage: test_oneshot.py LCODE      (TAP output)
+
+A script (agent/scriptlm.h: turns separated by "--- turn ---" lines) speaks
+for the model through the Qwen2 vocabulary in $LC_SHARED_DATA, in a scratch
+git repository. Checked from outside, as a user or a CI job sees it: exit
+statuses (0 done, 1 failed, 2 usage, 3 model error, as lcode --help and
+lcode(1) say), the --json event stream, the stdout/stderr split without
+--json, and the repository afterwards through the git program.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+lcode = os.path.abspath(sys.argv[1])
+vocab = os.path.join(os.environ.get("LC_SHARED_DATA", "/work/shared/data"), "vocab",
+                     "ggml-vocab-qwen2.gguf")
+results = []
+scratch = tempfile.mkdtemp(prefix="lcode-oneshot-")
+
+CALC_PY = "def add(a, b):\n    return a + b\n"
+USER_WORK = "notes\nthe user's own unsaved thoughts\n"
+SEP = "\n--- turn ---\n"
+
+
+def call(name, args):
+    """A Hermes tool call as the Qwen template has the model write it."""
+    return '<tool_call>\n{"name": "%s", "arguments": %s}\n</tool_call>' % (name, json.dumps(args))
+
+
+def check(name, cond, detail=""):
+    results.append((name, bool(cond), detail))
+
+
+ENV = dict(os.environ)
+ENV.pop("LCODE_MODEL", None)
+ENV.update({"HOME": scratch, "XDG_CONFIG_HOME": scratch, "XDG_CACHE_HOME": scratch,
+            "GIT_CONFIG_NOSYSTEM": "1", "NO_COLOR": "1"})
+for k in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
+    ENV.pop(k, None)
+
+
+def git(repo, *args):
+    return subprocess.run(["git", "-C", repo, *args], capture_output=True, text=True,
+                          env=ENV, check=True).stdout
+
+
+counter = [0]
+
+
+def new_repo():
+    """A repository with calc.py committed and the user's notes.txt changed, not committed."""
+    counter[0] += 1
+    repo = os.path.join(scratch, "repo%d" % counter[0])
+    os.makedirs(repo)
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "config", "user.name", "Test User")
+    git(repo, "config", "user.email", "test@example.com")
+    with open(os.path.join(repo, "calc.py"), "w") as f:
+        f.write(CALC_PY)
+    with open(os.path.join(repo, "notes.txt"), "w") as f:
+        f.write("notes\n")
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "init")
+    with open(os.path.join(repo, "notes.txt"), "w") as f:
+        f.write(USER_WORK)
+    return repo
+
+
+def write_script(turns):
+    counter[0] += 1
+    path = os.path.join(scratch, "script%d.txt" % counter[0])
+    with open(path, "w") as f:
+        f.write(SEP.join(turns))
+    return path
+
+
+def run(repo, *args):
+    p = subprocess.run([lcode, *args], cwd=repo, capture_output=True, text=True, env=ENV,
+                       stdin=subprocess.DEVNULL, timeout=120)
+    return p.returncode, p.stdout, p.stderr
+
+
+def read(repo, rel):
+    with open(os.path.join(repo, rel)) as f:
+        return f.read()
+
+
+def events(stdout):
+    """The JSON lines of stdout; None if one is not JSON."""
+    out = []
+    for line in stdout.splitlines():
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            return None
+    return out
+
+
+TYPE_HINTS = [
+    "Let me look.\n" + call("read_file", {"path": "calc.py"}),
+    call("edit", {"path": "calc.py", "search": "def add(a, b):",
+                  "replace": "def add(a: int, b: int) -> int:"}),
+    "Added type hints.",
+]
+HINTED = "def add(a: int, b: int) -> int:\n    return a + b\n"
+
+# --- done, with --json --------------------------------------------------------
+repo = new_repo()
+script = write_script(TYPE_HINTS)
+rc, out, err = run(repo, "--model", vocab, "--script", script, "-m", "add type hints", "--json")
+check("done: exit status 0", rc == 0, f"rc={rc} err={err!r}")
+evs = events(out)
+check("--json: every stdout line is a JSON object", evs is not None and evs and
+      all(isinstance(e, dict) and "type" in e for e in evs), out[:300])
+evs = evs or []
+kinds = [e["type"] for e in evs if e["type"] not in ("text", "stats", "message")]
+check("--json: request, call, observation, call, observation, final, commit",
+      kinds == ["request", "call", "observation", "call", "observation", "final", "commit"],
+      f"{kinds}")
+by = {}
+for e in evs:
+    by.setdefault(e["type"], []).append(e)
+check("request event carries the request",
+      by.get("request", [{}])[0].get("text") == "add type hints")
+calls = by.get("call", [])
+check("call events name the tool and carry the arguments as JSON",
+      len(calls) == 2 and calls[0].get("tool") == "read_file" and
+      calls[0].get("args") == {"path": "calc.py"} and calls[1].get("tool") == "edit" and
+      calls[1].get("args", {}).get("replace") == "def add(a: int, b: int) -> int:", f"{calls}")
+obs = by.get("observation", [])
+check("observation events: tool, status ok, the numbered file",
+      len(obs) == 2 and obs[0].get("tool") == "read_file" and obs[0].get("status") == "ok" and
+      obs[0].get("text") == "1| def add(a, b):\n2|     return a + b\n" and
+      obs[1].get("status") == "ok", f"{obs}")
+check("final event carries the answer",
+      by.get("final", [{}])[0].get("text") == "Added type hints.")
+head = git(repo, "rev-parse", "HEAD").strip()
+check("commit event carries the new HEAD", by.get("commit", [{}])[0].get("id") == head)
+check("stats events report tokens", all(s.get("prompt_tokens", 0) > 0 for s in by.get("stats", []))
+      and len(by.get("stats", [])) == 3)
+check("the file is changed", read(repo, "calc.py") == HINTED)
+check("the commit: request as title, answer as body, Co-authored-by trailer",
+      git(repo, "log", "-1", "--format=%B") ==
+      "add type hints\n\nAdded type hints.\n\nCo-authored-by: lcode (script)\n\n",
+      git(repo, "log", "-1", "--format=%B"))
+check("one commit more, holding calc.py only",
+      git(repo, "rev-list", "--count", "HEAD") == "2\n" and
+      git(repo, "show", "--format=", "--name-only", "HEAD") == "calc.py\n")
+check("the user's uncommitted work is untouched",
+      read(repo, "notes.txt") == USER_WORK and git(repo, "status", "--porcelain") == " M notes.txt\n")
+
+# --- done, without --json: answer on stdout, progress on stderr ---------------
+repo = new_repo()
+rc, out, err = run(repo, "--model", vocab, "--script", script, "-m", "add type hints")
+check("plain: exit status 0", rc == 0, f"rc={rc} err={err!r}")
+check("plain: stdout is the answer alone", out == "Added type hints.\n", repr(out))
+check("plain: progress on stderr (calls, results, commit)",
+      "read_file" in err and "edit" in err and "ok" in err and "committed" in err, repr(err))
+check("plain: no answer text on stderr", "Added type hints." not in err, repr(err))
+check("plain: no escape sequences off a terminal", "\033[" not in out + err)
+
+# --- --no-commit ----------------------------------------------------------------
+repo = new_repo()
+rc, out, err = run(repo, "--model", vocab, "--script", script, "-m", "add type hints",
+                   "--no-commit", "--json")
+evs = events(out) or []
+check("--no-commit: exit status 0", rc == 0, f"rc={rc} err={err!r}")
+check("--no-commit: the change is on disk", read(repo, "calc.py") == HINTED)
+check("--no-commit: nothing committed, no commit event",
+      git(repo, "rev-list", "--count", "HEAD") == "1\n" and
+      not any(e["type"] == "commit" for e in evs))
+check("--no-commit: the change is left uncommitted beside the user's",
+      git(repo, "status", "--porcelain") == " M calc.py\n M notes.txt\n",
+      git(repo, "status", "--porcelain"))
+
+# --- failed: exit 1 ----------------------------------------------------------------
+repo = new_repo()
+loop = write_script([call("read_file", {"path": "calc.py"})] * 8)
+rc, out, err = run(repo, "--model", vocab, "--script", loop, "-m", "read it", "--json")
+evs = events(out) or []
+check("failed: exit status 1 when the model repeats a call", rc == 1, f"rc={rc} err={err!r}")
+check("failed: --json ends with an error event saying why",
+      evs and evs[-1].get("type") == "error" and "repeating" in evs[-1].get("message", ""),
+      f"{evs[-1:]}")
+check("failed: stderr says why, as 'lcode: ...'", err.startswith("lcode: ") and "repeating" in err,
+      repr(err))
+check("failed: nothing committed, nothing changed",
+      git(repo, "rev-list", "--count", "HEAD") == "1\n" and read(repo, "calc.py") == CALC_PY)
+
+repo = new_repo()
+refused = write_script([call("edit", {"path": "calc.py", "search": "nope%d" % i,
+                                      "replace": "x"}) for i in range(10)])
+rc, out, err = run(repo, "--model", vocab, "--script", refused, "-m", "edit", "--json")
+check("failed: exit status 1 after too many refused calls", rc == 1, f"rc={rc} err={err!r}")
+check("failed: the file is untouched", read(repo, "calc.py") == CALC_PY)
+
+# --- usage: exit 2 -------------------------------------------------------------------
+repo = new_repo()
+rc, out, err = run(repo, "--script", script, "-m", "add type hints")
+check("no model: exit status 2", rc == 2, f"rc={rc}")
+check("no model: says so on stderr, nothing on stdout",
+      out == "" and err.startswith("lcode: no model"), repr(err))
+rc, out, err = run(repo, "--model", vocab, "--script", script, "-m", "x", "--call-format", "xml")
+check("unknown call format: exit status 2", rc == 2 and "xml" in err, f"rc={rc} err={err!r}")
+rc, out, err = run(repo, "--model", vocab, "--script", script, "-m", "x", "-C",
+                   os.path.join(scratch, "no-such-dir"))
+check("-C to a missing directory: exit status 2", rc == 2, f"rc={rc} err={err!r}")
+check("usage errors change nothing", git(repo, "rev-list", "--count", "HEAD") == "1\n" and
+      read(repo, "calc.py") == CALC_PY)
+
+# --- model error: exit 3 --------------------------------------------------------------
+repo = new_repo()
+bogus = os.path.join(scratch, "not-a-model.gguf")
+with open(bogus, "w") as f:
+    f.write("this is not a GGUF file\n" * 10)
+rc, out, err = run(repo, "--model", bogus, "-m", "add type hints")
+check("a model file that is not GGUF: exit status 3", rc == 3, f"rc={rc} err={err!r}")
+check("model error: 'lcode: ' message naming the file on stderr, nothing on stdout",
+      out == "" and err.startswith("lcode: ") and "not-a-model.gguf" in err, repr(err))
+rc, out, err = run(repo, "--model", bogus, "--script", script, "-m", "add type hints")
+check("a script over a vocabulary that is not GGUF: exit status 3", rc == 3, f"rc={rc}")
+rc, out, err = run(repo, "--model", os.path.join(scratch, "missing.gguf"), "-m", "x")
+check("a model file that does not exist: exit status 3", rc == 3, f"rc={rc} err={err!r}")
+check("model errors change nothing", git(repo, "rev-list", "--count", "HEAD") == "1\n" and
+      read(repo, "calc.py") == CALC_PY and git(repo, "status", "--porcelain") == " M notes.txt\n")
+
+shutil.rmtree(scratch, ignore_errors=True)
+print(f"1..{len(results)}")
+for i, (name, ok, detail) in enumerate(results, 1):
+    print(f"{'ok' if ok else 'not ok'} {i} - {name}")
+    if not ok and detail:
+        print(f"# {detail}")
+sys.exit(0 if all(ok for _, ok, _ in results) else 1)

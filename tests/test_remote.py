@@ -1,0 +1,319 @@
+#!/usr/bin/env python3
+"""The OpenAI-compatible backend and `lcode pull` / `lcode models`, end to end.
+
+usage: test_remote.py LCODE      (TAP output)
+
+Every server is tests/fake_openai_server.py on 127.0.0.1, started here. The
+expected bytes, digests and messages come from the script given to the fake
+server and from Python's hashlib, not from lcode.
+"""
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fake_openai_server import FakeServer  # noqa: E402
+
+lcode = sys.argv[1]
+results = []
+
+
+def check(name, cond, detail=""):
+    results.append((name, bool(cond), detail))
+
+
+top = tempfile.mkdtemp(prefix="lcode-remote-")
+ENV = dict(os.environ, XDG_CONFIG_HOME=os.path.join(top, "config"),
+           XDG_CACHE_HOME=os.path.join(top, "cache"), HOME=top,
+           LCODE_API_KEY="sk-test-secret", OPENBLAS_NUM_THREADS="1")
+ENV.pop("LCODE_MODEL", None)
+srv = FakeServer()
+
+
+def git(repo, *args):
+    return subprocess.run(["git", "-C", repo, *args], capture_output=True, text=True, check=True)
+
+
+def new_repo(name):
+    repo = os.path.join(top, name)
+    os.makedirs(repo)
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "config", "user.name", "Test")
+    git(repo, "config", "user.email", "test@example.com")
+    with open(os.path.join(repo, "hello.py"), "w") as f:
+        f.write("def greet():\n    return 'hello'\n")
+    git(repo, "add", "hello.py")
+    git(repo, "commit", "-q", "-m", "init")
+    return repo
+
+
+def run(repo, *args, timeout=60, env=None):
+    p = subprocess.run([lcode, "-C", repo, "--backend", "openai", "--base-url",
+                        srv.url + "/v1", "--no-sandbox", *args], capture_output=True,
+                       text=True, timeout=timeout, env=env or ENV)
+    return p.returncode, p.stdout, p.stderr
+
+
+def call(cid, name, args, pieces=3):
+    """A tool call whose JSON arguments arrive in `pieces` parts."""
+    text = json.dumps(args)
+    step = max(1, len(text) // pieces + 1)
+    return {"id": cid, "name": name, "args": [text[i:i + step] for i in range(0, len(text), step)]}
+
+
+# 1. A multi-step task: read_file, edit (arguments split across events), answer; committed.
+repo = new_repo("task")
+srv.props = {"default_generation_settings": {"n_ctx": 4096}}
+srv.reset([
+    {"content": ["Let me look."], "calls": [call("call_a", "read_file", {"path": "hello.py"})]},
+    {"calls": [call("call_b", "edit", {"path": "hello.py", "search": "    return 'hello'\n",
+                                       "replace": "    return 'hello, world'\n"}, pieces=5)]},
+    {"content": ["Greeting ", "changed."]},
+])
+rc, out, err = run(repo, "-m", "make greet say hello, world", "--remote-model", "coder")
+check("task: exit 0", rc == 0, f"rc={rc} err={err!r}")
+check("task: the answer is the last message", out.strip() == "Greeting changed.", repr(out))
+with open(os.path.join(repo, "hello.py")) as f:
+    check("task: the file is edited", f.read() == "def greet():\n    return 'hello, world'\n")
+log = git(repo, "log", "-1", "--format=%s%n%b").stdout
+check("task: the change is committed with the request as subject",
+      log.startswith("make greet say hello, world"), repr(log))
+st = git(repo, "status", "--porcelain", "--untracked-files=no").stdout
+check("task: nothing left uncommitted", st == "", repr(st))
+chats = srv.chat_requests()
+check("task: three chat requests", len(chats) == 3, len(chats))
+if len(chats) == 3:
+    b0, b1, b2 = (c["body"] for c in chats)
+    check("request: stream true, model named, tools sent",
+          b0["stream"] is True and b0["model"] == "coder"
+          and {t["function"]["name"] for t in b0["tools"]} >= {"read_file", "edit"})
+    check("request: the API key as a Bearer token",
+          chats[0]["headers"].get("authorization") == "Bearer sk-test-secret")
+    check("request: Ollama's options.num_ctx is the server's n_ctx from /props",
+          b0.get("options", {}).get("num_ctx") == 4096, b0.get("options"))
+    check("request: system then user first",
+          [m["role"] for m in b0["messages"]] == ["system", "user"], b0["messages"])
+    msgs = b2["messages"]
+    roles = [m["role"] for m in msgs]
+    check("history: assistant tool_calls and tool results keep their ids",
+          roles == ["system", "user", "assistant", "tool", "assistant", "tool"], roles)
+    if len(msgs) == 6:
+        a1, t1, a2, t2 = msgs[2], msgs[3], msgs[4], msgs[5]
+        check("history: first call sent back structured",
+              a1["tool_calls"][0]["id"] == "call_a"
+              and a1["tool_calls"][0]["function"]["name"] == "read_file"
+              and json.loads(a1["tool_calls"][0]["function"]["arguments"]) == {"path": "hello.py"}
+              and a1["content"] == "Let me look.", a1)
+        check("history: tool result answers call_a with the file",
+              t1["tool_call_id"] == "call_a" and "return 'hello'" in t1["content"], t1)
+        check("history: second result answers call_b", t2["tool_call_id"] == "call_b"
+              and a2["tool_calls"][0]["id"] == "call_b", t2)
+    key_seen = "sk-test-secret" in out + err
+    check("the API key is never printed", not key_seen)
+
+# 2. Calls written as plain content (Hermes text) are parsed; results go back as user text.
+repo = new_repo("plain")
+srv.props = None
+srv.reset([
+    {"content": ['<tool_call>\n{"name": "read_file", "arguments": {"path": "hello.py"}}\n</tool_call>']},
+    {"content": ["It returns hello."]},
+])
+rc, out, err = run(repo, "-m", "what does greet return?")
+chats = srv.chat_requests()
+check("plain calls: exit 0 and the answer", rc == 0 and out.strip() == "It returns hello.",
+      f"rc={rc} out={out!r} err={err!r}")
+check("plain calls: the model is the first listed by /v1/models",
+      chats and chats[0]["body"]["model"] == "fake-model")
+if len(chats) == 2:
+    msgs = chats[1]["body"]["messages"]
+    check("plain calls: the result goes back as a user <tool_response>",
+          [m["role"] for m in msgs] == ["system", "user", "assistant", "user"]
+          and msgs[3]["content"].startswith("<tool_response>")
+          and "tool_calls" not in msgs[2], msgs[2:])
+
+# 2b. Two calls in one message under the same index, told apart by id (Ollama's way).
+srv.reset([
+    {"same_index": True, "calls": [call("o1", "read_file", {"path": "hello.py"}),
+                                   call("o2", "list_files", {})]},
+    {"content": ["ok"]},
+])
+rc, out, err = run(repo, "-m", "look around")
+chats = srv.chat_requests()
+msgs = chats[1]["body"]["messages"] if len(chats) == 2 else []
+check("same index, new id: two calls, each answered by its own id",
+      rc == 0 and [m.get("tool_call_id") for m in msgs if m["role"] == "tool"] == ["o1", "o2"]
+      and "hello.py" in msgs[-1]["content"], f"rc={rc} err={err!r} {msgs[2:]}")
+
+# 3. 429 with Retry-After, then success.
+repo = new_repo("retry")
+srv.reset([{"status": 429, "headers": {"Retry-After": "1"},
+            "body": {"error": {"message": "slow down"}}},
+           {"content": ["fine"]}])
+t0 = time.time()
+rc, out, err = run(repo, "-m", "hi")
+dt = time.time() - t0
+check("429 then success: exit 0 after a retry", rc == 0 and out.strip() == "fine"
+      and len(srv.chat_requests()) == 2, f"rc={rc} err={err!r}")
+check("429: Retry-After was honoured (waited >= 1 s)", dt >= 1.0, dt)
+
+# 4. A 400 with an error body: the server's own text, exit 3, no retry.
+srv.reset([{"status": 400, "body": {"error": {"message": "model 'x' does not support tools",
+                                               "type": "invalid_request_error"}}}])
+rc, out, err = run(repo, "-m", "hi")
+check("400: exit 3 with the server's message",
+      rc == 3 and "HTTP 400" in err and "model 'x' does not support tools" in err,
+      f"rc={rc} err={err!r}")
+check("400: not retried", len(srv.chat_requests()) == 1)
+check("400: one line", len(err.strip().splitlines()) == 1, err)
+
+# 5. A stream cut in the middle of a tool call: an error, not a half call.
+srv.reset([{"calls": [call("c1", "read_file", {"path": "hello.py"})], "cut": True}])
+rc, out, err = run(repo, "-m", "hi")
+check("cut stream: exit 3, says the stream ended early",
+      rc == 3 and "ended before the message did" in err, f"rc={rc} err={err!r}")
+
+# 6. A server that goes silent: the time-out ends it.
+srv.reset([{"silent": 6}])
+t0 = time.time()
+rc, out, err = run(repo, "-m", "hi", "--remote-timeout", "1")
+dt = time.time() - t0
+check("silent server: exit 3 with a time-out message", rc == 3 and "no answer" in err,
+      f"rc={rc} err={err!r}")
+check("silent server: gave up well before the server spoke", dt < 5.5, dt)
+
+# 7. Nothing listening: a clear message after retries.
+dead = FakeServer()
+dead_url = dead.url
+dead.close()
+p = subprocess.run([lcode, "-C", repo, "--backend", "openai", "--base-url", dead_url + "/v1",
+                    "--remote-model", "m", "--no-sandbox", "-m", "hi"],
+                   capture_output=True, text=True, timeout=60, env=ENV)
+check("no server: exit 3, says it cannot reach it", p.returncode == 3 and "cannot reach" in p.stderr,
+      f"rc={p.returncode} err={p.stderr!r}")
+
+# 8. Usage errors.
+p = subprocess.run([lcode, "--backend", "openai", "-m", "hi", "-C", repo], capture_output=True,
+                   text=True, env=ENV, timeout=30)
+check("--backend openai without --base-url is a usage error",
+      p.returncode == 2 and "--base-url" in p.stderr, p.stderr)
+p = subprocess.run([lcode, "--backend", "cloud", "-m", "hi"], capture_output=True, text=True,
+                   env=ENV, timeout=30)
+check("--backend cloud is a usage error", p.returncode == 2, p.stderr)
+
+# --- lcode pull -------------------------------------------------------------
+data = bytes((i * 7 + 3) % 251 for i in range(300000))
+digest = hashlib.sha256(data).hexdigest()
+models_dir = os.path.join(top, "cache", "lcode", "models")
+
+
+def pull(*args, env=None):
+    p = subprocess.run([lcode, "pull", *args], capture_output=True, text=True, timeout=60,
+                       env=env or ENV)
+    return p.returncode, p.stdout, p.stderr
+
+
+def range_requests(name):
+    return [r for r in srv.requests if r["path"].endswith("/" + name) and "range" in r["headers"]]
+
+
+# 9. A download cut half way is resumed with a Range request; the bytes match.
+srv.files["a.gguf"] = {"data": data, "cut_at": 120000}
+srv.reset()
+rc, out, err = pull(srv.url + "/files/a.gguf", "--sha256", digest)
+dest = os.path.join(models_dir, "a.gguf")
+check("pull: exit 0, prints the path", rc == 0 and out.strip() == dest, f"rc={rc} {err!r}")
+check("pull: the server saw a Range request from where the cut was",
+      [r["headers"]["range"] for r in range_requests("a.gguf")] == ["bytes=120000-"],
+      [r["headers"] for r in srv.requests])
+check("pull: the file's bytes are the server's", os.path.exists(dest)
+      and open(dest, "rb").read() == data)
+check("pull: no .part left", not os.path.exists(dest + ".part"))
+
+# 10. An interrupted download left by an earlier run is resumed.
+out_path = os.path.join(top, "b.gguf")
+with open(out_path + ".part", "wb") as f:
+    f.write(data[:50000])
+srv.files["b.gguf"] = {"data": data}
+srv.reset()
+rc, out, err = pull(srv.url + "/files/b.gguf", "-o", out_path)
+check("resume .part: exit 0, Range from 50000, bytes match",
+      rc == 0 and [r["headers"]["range"] for r in range_requests("b.gguf")] == ["bytes=50000-"]
+      and open(out_path, "rb").read() == data, f"rc={rc} err={err!r}")
+
+# 11. A server without Range support: the .part starts over, the file is still right.
+out_path = os.path.join(top, "c.gguf")
+with open(out_path + ".part", "wb") as f:
+    f.write(b"garbage that is not the start of the file")
+srv.files["c.gguf"] = {"data": data, "ranges": False}
+srv.reset()
+rc, out, err = pull(srv.url + "/files/c.gguf", "-o", out_path, "--sha256", digest)
+check("no Range support: starts over, bytes match", rc == 0 and open(out_path, "rb").read() == data,
+      f"rc={rc} err={err!r}")
+
+# 12. A wrong SHA-256 (given, then named by the server): no final file, the .part is kept.
+out_path = os.path.join(top, "d.gguf")
+srv.files["d.gguf"] = {"data": data}
+rc, out, err = pull(srv.url + "/files/d.gguf", "-o", out_path, "--sha256", "0" * 64)
+check("wrong --sha256: exit 1, says which digest it has",
+      rc == 1 and digest in err and "0" * 64 in err, f"rc={rc} err={err!r}")
+check("wrong --sha256: no final file, the .part kept",
+      not os.path.exists(out_path) and os.path.getsize(out_path + ".part") == len(data))
+rc, out, err = pull(srv.url + "/files/d.gguf", "-o", out_path, "--sha256", digest)
+check("the right --sha256 afterwards completes from the .part (416: nothing left)",
+      rc == 0 and open(out_path, "rb").read() == data, f"rc={rc} err={err!r}")
+out_path = os.path.join(top, "e.gguf")
+srv.files["e.gguf"] = {"data": data, "headers": {"X-Linked-ETag": '"' + "ab" * 32 + '"'}}
+rc, out, err = pull(srv.url + "/files/e.gguf", "-o", out_path)
+check("a server-named SHA-256 that differs is refused", rc == 1 and not os.path.exists(out_path)
+      and "ab" * 32 in err, f"rc={rc} err={err!r}")
+rc, out, err = pull(srv.url + "/files/e.gguf", "-o", out_path, "--sha256", "xyz")
+check("--sha256 that is not hex is a usage error", rc == 2, f"rc={rc} err={err!r}")
+
+# 13. hf:OWNER/REPO/FILE goes to HF_ENDPOINT/OWNER/REPO/resolve/main/FILE; its X-Linked-ETag holds.
+gguf = os.path.join(os.environ.get("LC_SHARED_DATA", ""), "vocab", "ggml-vocab-qwen2.gguf")
+gdata = open(gguf, "rb").read() if os.path.exists(gguf) else data
+srv.files["tiny.gguf"] = {"data": gdata,
+                          "headers": {"X-Linked-ETag": '"' + hashlib.sha256(gdata).hexdigest() + '"'}}
+srv.reset()
+rc, out, err = pull("hf:someone/some-repo/tiny.gguf", env=dict(ENV, HF_ENDPOINT=srv.url))
+check("hf: resolves to /OWNER/REPO/resolve/main/FILE",
+      rc == 0 and [r["path"] for r in srv.requests] == ["/someone/some-repo/resolve/main/tiny.gguf"],
+      f"rc={rc} err={err!r} {[r['path'] for r in srv.requests]}")
+
+# 14. lcode models lists it with its architecture and dominant type.
+p = subprocess.run([lcode, "models"], capture_output=True, text=True, env=ENV, timeout=30)
+line = next((l for l in p.stdout.splitlines() if l.startswith("tiny.gguf")), "")
+check("models: lists tiny.gguf and a.gguf", p.returncode == 0 and line
+      and any(l.startswith("a.gguf") for l in p.stdout.splitlines()), p.stdout + p.stderr)
+if os.path.exists(gguf):
+    check("models: the vocabulary file's architecture is qwen2", " qwen2 " in line, line)
+
+# 15. --model NAME finds the file in the models directory (it gets past the model check).
+p = subprocess.run([lcode, "tokenize", "--model", os.path.join(models_dir, "tiny.gguf"), "hi"],
+                   capture_output=True, text=True, env=ENV, timeout=30)
+if os.path.exists(gguf) and p.returncode == 0:
+    repo = new_repo("byname")
+    p = subprocess.run([lcode, "-C", repo, "--model", "tiny", "--no-sandbox", "-m", "hi",
+                        "--script", os.devnull], capture_output=True, text=True, env=ENV,
+                       timeout=60)
+    check("--model NAME resolves in the models directory (an empty script answers)",
+          p.returncode == 0, f"rc={p.returncode} err={p.stderr!r}")
+    p = subprocess.run([lcode, "-C", repo, "--model", "tinyx", "--no-sandbox", "-m", "hi",
+                        "--script", os.devnull], capture_output=True, text=True, env=ENV,
+                       timeout=60)
+    check("--model with an unknown name fails on the name as given",
+          p.returncode == 3 and "'tinyx'" in p.stderr, f"rc={p.returncode} err={p.stderr!r}")
+
+srv.close()
+shutil.rmtree(top, ignore_errors=True)
+print(f"1..{len(results)}")
+for i, (name, ok, detail) in enumerate(results, 1):
+    print(f"{'ok' if ok else 'not ok'} {i} - {name}")
+    if not ok and detail:
+        print(f"# {str(detail)[:2000]}")
+sys.exit(0 if all(ok for _, ok, _ in results) else 1)

@@ -936,7 +936,20 @@ int lc_constraint_allows_end(const lc_constraint *c)
 	case M_AFTER:
 		return c->fmt == LC_CALL_LLAMA3;
 	case M_REACT:
-		return s->depth == 0 && s->rstate == R_ARG_START && (s->required & ~s->seen) == 0;
+		if ((s->required & ~s->seen) != 0)
+			return 0;
+		/* At a line start, or right after a complete one-line value: the
+		 * parser reads a last line without its newline. */
+		if (s->depth == 0)
+			return s->rstate == R_ARG_START || s->rstate == R_LINE ||
+			       s->rstate == R_VALUE_END ||
+			       (s->rstate == R_BLOCK && s->block_close == 3 &&
+			        s->block_linelen == 3) ||
+			       (s->rstate == R_ENUM && enum_match(schema_enum(s->val_schema),
+			                                          s->text, s->text_len, 1) >= 0);
+		return s->depth == 1 && s->stack[0].kind == F_NUMBER &&
+		       (s->stack[0].st == N_ZERO || s->stack[0].st == N_INT ||
+		        s->stack[0].st == N_FRAC || s->stack[0].st == N_EXP);
 	default:
 		return 0;
 	}

@@ -312,7 +312,7 @@ static int open_backend(const struct lc_run_opts *o, const char *model, lc_backe
 static void open_log(struct lc_session *s, const char *root)
 {
 	static const char *const prompts[] = {"system", "system-compact", "tools", "react",
-	                                       "react-compact"};
+	                                      "react-compact"};
 	struct lc_sampler_params sp = LC_SAMPLER_PARAMS_INIT;
 	lc_buf text = LC_BUF_INIT(8 * (size_t)LC_PROMPT_MAX);
 	char sha[LC_SHA256_HEX], version[LC_SHA256_HEX], quant[32], abs[PATH_MAX];
@@ -520,7 +520,8 @@ int lc_session_request(struct lc_session *s, const char *request)
 	}
 	if (s->o->json && status != LC_EXIT_OK)
 		json_error();
-	if (s->log && lc_session_log_end(s->log, status, status != LC_EXIT_OK ? lc_err_msg() : NULL))
+	if (s->log &&
+	    lc_session_log_end(s->log, status, status != LC_EXIT_OK ? lc_err_msg() : NULL))
 		log_warning(s);
 	if (s->o->dump_prompt) {
 		lc_buf text = LC_BUF_INIT((size_t)64 << 20);

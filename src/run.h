@@ -35,7 +35,7 @@ struct lc_run_opts {
 	int n_ctx, n_threads, max_steps, max_tokens;
 	float temp; /* < 0: not given */
 	unsigned long long seed;
-	int has_seed; /* seed was given */
+	int has_seed;            /* seed was given */
 	const char *call_format; /* --call-format: hermes, llama3, mistral, react */
 	const char *dump_prompt; /* --dump-prompt: write the conversation as rendered here */
 

@@ -159,6 +159,19 @@ static void test_react_call(void **state)
 	assert_int_equal(first_refused(c, "Action: re"), -1);
 	assert_false(lc_constraint_allows(c, "m", 1));
 	lc_constraint_free(c);
+	/* A message may end right after its last value, without the newline. */
+	c = make(LC_CALL_REACT);
+	first_refused(c, "Action: read_file\npath: a.py");
+	assert_true(lc_constraint_allows_end(c));
+	first_refused(c, "\nstart: 12");
+	assert_true(lc_constraint_allows_end(c));
+	lc_constraint_free(c);
+	c = make(LC_CALL_REACT);
+	first_refused(c, "Action: edit\npath: a\nsearch:\n<<<\nx\n>>>\nreplace:\n<<<\ny\n>>");
+	assert_false(lc_constraint_allows_end(c));
+	first_refused(c, ">");
+	assert_true(lc_constraint_allows_end(c));
+	lc_constraint_free(c);
 	/* "Action:" in the middle of a line is not a call. */
 	c = make(LC_CALL_REACT);
 	assert_int_equal(first_refused(c, "The Action: anything goes\n"), -1);
@@ -295,7 +308,8 @@ static void random_walks(enum lc_call_format fmt, int walks, int *complete)
 				if (lc_constraint_allows(c, all[i], strlen(all[i])))
 					allowed[n_allowed++] = all[i];
 			if (n_allowed == 0) /* the constraint never paints itself in */
-				fail_msg("%s: nothing allowed after: %s", lc_call_format_name(fmt), text);
+				fail_msg("%s: nothing allowed after: %s", lc_call_format_name(fmt),
+				         text);
 			const char *p = allowed[rnd((unsigned)n_allowed)];
 			if (len + strlen(p) >= sizeof(text))
 				break;
@@ -310,7 +324,7 @@ static void random_walks(enum lc_call_format fmt, int walks, int *complete)
 			rc = lc_toolcall_parse(fmt, text, len, tools, &m);
 			if (rc)
 				fail_msg("%s walk %d does not parse: %s; text: %s",
-					 lc_call_format_name(fmt), w, lc_err_msg(), text);
+				         lc_call_format_name(fmt), w, lc_err_msg(), text);
 			assert_true(m.n_calls >= 1);
 			for (size_t i = 0; i < m.n_calls; i++) {
 				cJSON *schema = (cJSON *)lc_toolcall_schema(tools, m.calls[i].name);

@@ -170,10 +170,11 @@ static int write_pending(lc_toolbox *tb, struct pending *p, size_t n, const char
 
 	for (size_t i = 0; i < n; i++)
 		if (!allowed(tb, p[i].abs))
-			return refuse(obs, st,
-			              "'%s' is not among the files this run may change; nothing was "
-			              "written",
-			              p[i].rel);
+			return refuse(
+			        obs, st,
+			        "'%s' is not among the files this run may change; nothing was "
+			        "written",
+			        p[i].rel);
 	rc = approve(tb, LC_TOOL_EDIT, summary);
 	if (rc == LC_ECANCELLED)
 		return rc;

@@ -163,7 +163,7 @@ int lc_generate(lc_lm *lm, lc_seq *kv, const int32_t *target, size_t n_target, c
 	float *logits = NULL, *work = NULL;
 	int32_t ban = -1;
 	double t0 = now();
-	int rc;
+	int n_tok = (int)lc_tokenizer_n_vocab(o->tok), rc;
 
 	lc_token_guard_init(&guard);
 	logits = malloc((size_t)lm->n_vocab * sizeof(float));
@@ -192,6 +192,9 @@ int lc_generate(lc_lm *lm, lc_seq *kv, const int32_t *target, size_t n_target, c
 			goto out;
 		}
 		memcpy(work, logits, (size_t)lm->n_vocab * sizeof(float));
+		/* Embedding rows past the tokenizer's vocabulary (padding) are no tokens. */
+		for (int i = n_tok; i < lm->n_vocab; i++)
+			work[i] = -INFINITY;
 		if (ban >= 0)
 			work[ban] = -INFINITY;
 		ban = -1;

@@ -2,7 +2,7 @@
 """Train lcode's demo model on its corpus and write it as GGUF.
 
 usage: train.py --corpus DIR --lcode PATH --out DIR [--minutes M] [--seed S]
-                [--threads N] [--vocab-sessions N]
+                [--threads N] [--vocab-sessions N] [--resume CHECKPOINT]
 
 1. A byte-level BPE vocabulary (vocab.py) is learnt from the first
    --vocab-sessions sessions and written as a tokenizer-only GGUF.
@@ -255,6 +255,8 @@ def main():
     ap.add_argument("--vocab-sessions", type=int, default=3000)
     ap.add_argument("--batch-tokens", type=int, default=8192)
     ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--resume", help="a checkpoint.pt of an earlier run: same vocabulary, "
+                    "weights and optimizer state; training goes on for --minutes more")
     a = ap.parse_args()
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
@@ -263,7 +265,11 @@ def main():
     t0 = time.time()
 
     texts = [json.loads(l)["text"] for l in open(os.path.join(a.corpus, "train.jsonl"))]
-    v = vocabmod.train(texts[:a.vocab_sessions], CONFIG["n_vocab"])
+    ckpt = torch.load(a.resume) if a.resume else None
+    if ckpt:
+        v = vocabmod.Vocab(ckpt["tokens"], ckpt["types"], ckpt["merges"])
+    else:
+        v = vocabmod.train(texts[:a.vocab_sessions], CONFIG["n_vocab"])
     vocab_gguf = os.path.join(a.out, "vocab.gguf")
     write_vocab_gguf(vocab_gguf, v, CONFIG["n_ctx"])
     print("vocabulary: %d tokens, %d merges (%.0f s)" % (len(v.tokens), len(v.merges),
@@ -280,7 +286,10 @@ def main():
     print("sessions: %d (%d dropped as too long), %d tokens, %d trained on (%.0f s)" % (
         len(seqs), len(texts) - len(seqs), n_tok, n_train, time.time() - t0), flush=True)
 
+    CONFIG["n_vocab"] = len(v.tokens)
     model = Model(CONFIG)
+    if ckpt:
+        model.load_state_dict(ckpt["model"])
     n_params = sum(p.numel() for p in model.parameters())
     print("model: %d parameters" % n_params, flush=True)
     decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
@@ -288,11 +297,15 @@ def main():
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1},
                              {"params": no_decay, "weight_decay": 0.0}],
                             lr=a.lr, betas=(0.9, 0.95))
+    step0, seen0 = 0, 0
+    if ckpt:
+        opt.load_state_dict(ckpt["opt"])
+        step0, seen0 = ckpt["step"], ckpt["seen"]
     budget = a.minutes * 60.0
     start = time.time()
     log = open(os.path.join(a.out, "train-log.tsv"), "w")
     log.write("step\tseconds\ttokens\tloss\tlr\n")
-    step, seen, epoch, ema = 0, 0, 0, None
+    step, seen, epoch, ema = step0, seen0, 0, None
     done = False
     while not done:
         epoch += 1
@@ -301,7 +314,8 @@ def main():
             if frac >= 1.0:
                 done = True
                 break
-            lr = a.lr * min(1.0, (step + 1) / 100) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
+            warm = 1.0 if ckpt else min(1.0, (step + 1) / 100)
+            lr = a.lr * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
             for g in opt.param_groups:
                 g["lr"] = lr
             x, m = to_tensors(idx, seqs, masks, v.eos)
@@ -323,10 +337,18 @@ def main():
                 print("step %d epoch %d  %.0f s  %.0f tok/s  loss %.4f  lr %.5f" % (
                     step, epoch, el, seen / el, ema, lr), flush=True)
     el = time.time() - start
+    torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step,
+                "seen": seen, "tokens": v.tokens, "types": v.types, "merges": v.merges},
+               os.path.join(a.out, "checkpoint.pt"))
+    if ckpt:
+        el += ckpt.get("seconds", 0)
     facts = {"corpus_version": CORPUS_VERSION, "seed": a.seed, "steps": step,
              "train_seconds": int(el), "tokens_seen": seen, "final_loss": "%.4f" % ema,
              "parameters": n_params, "command": " ".join(sys.argv)}
     export(model, v, os.path.join(a.out, "lcode-demo.gguf"), facts)
+    state = torch.load(os.path.join(a.out, "checkpoint.pt"))
+    state["seconds"] = el
+    torch.save(state, os.path.join(a.out, "checkpoint.pt"))
     with open(os.path.join(a.out, "train-facts.json"), "w") as f:
         json.dump(facts, f, indent=1)
     print("trained %d steps in %.0f s, loss %.4f; wrote %s" % (

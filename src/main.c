@@ -51,7 +51,7 @@ static void usage(FILE *f)
 	        "\nOptions:\n"
 	        "  -m, --message TEXT     run one request and exit\n"
 	        "      --model PATH       the GGUF model file (or LCODE_MODEL), or a name from\n"
-	        "                         'lcode models'\n"
+	        "                         'lcode models', or demo (lcode's own small model)\n"
 	        "      --backend NAME     local (default) or openai: an OpenAI-compatible server\n"
 	        "      --base-url URL     the server, e.g. http://127.0.0.1:11434/v1\n"
 	        "      --remote-model NAME the server's model (default: the first it lists)\n"

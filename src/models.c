@@ -7,6 +7,8 @@
  */
 #include "src/models.h"
 
+#include "lc_config.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -47,6 +49,21 @@ int lc_models_resolve(const char *name, char *out, size_t cap)
 	char dir[4096];
 	struct stat st;
 
+	if (strcmp(name, "demo") == 0 && stat(name, &st) != 0) {
+		/* lcode's own demo model: installed beside lcode, or in the source tree. */
+		static const char *const places[] = {LC_DEMO_MODEL_INSTALLED, LC_DEMO_MODEL_SOURCE};
+		for (size_t i = 0; i < sizeof(places) / sizeof(places[0]); i++) {
+			if (stat(places[i], &st) == 0 && S_ISREG(st.st_mode)) {
+				if ((size_t)snprintf(out, cap, "%s", places[i]) >= cap)
+					return lc_err_set(LC_ETOOBIG, "model path too long");
+				return 0;
+			}
+		}
+		return lc_err_set(LC_ENOTFOUND,
+		                  "the demo model is not installed (looked in '%s' "
+		                  "and '%s')",
+		                  places[0], places[1]);
+	}
 	if (stat(name, &st) == 0 || strchr(name, '/') || !name[0] ||
 	    lc_models_dir(dir, sizeof(dir)))
 		goto as_is;

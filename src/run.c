@@ -403,8 +403,12 @@ int lc_session_open(struct lc_session *s, const struct lc_run_opts *given)
 		snprintf(s->model_path, sizeof(s->model_path), "%s", o->base_url);
 		model = NULL;
 	} else {
-		/* a name from 'lcode models' as well as a path */
-		lc_models_resolve(model, s->model_path, sizeof(s->model_path));
+		/* a name from 'lcode models' as well as a path, or "demo" */
+		if (lc_models_resolve(model, s->model_path, sizeof(s->model_path))) {
+			lc_print_error(NULL);
+			lc_config_release(&s->cfg);
+			return LC_EXIT_MODEL;
+		}
 		model = s->model_path;
 	}
 	if (parse_call_format(o->call_format) == -2) {

@@ -50,4 +50,7 @@ int lc_cmd_hook(int argc, char **argv);
 /* lcode pre-commit (src/cmd_pre_commit.c) */
 int lc_cmd_pre_commit(int argc, char **argv);
 
+/* lcode undo (src/cmd_undo.c) */
+int lc_cmd_undo(int argc, char **argv);
+
 #endif

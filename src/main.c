@@ -20,6 +20,7 @@ const struct lc_command lc_commands[] = {
         {"perplexity", "--model FILE -f TEXTFILE", "measure the model's perplexity on a text",
          lc_cmd_perplexity},
         {"tool", "NAME JSON-ARGS", "run one tool as the agent would", lc_cmd_tool},
+        {"undo", "", "take back the agent's last change", lc_cmd_undo},
         {"pull", "URL|hf:OWNER/REPO/FILE", "download a model file", lc_cmd_pull},
         {"models", "", "list the downloaded model files", lc_cmd_models},
         {"hook", "install|uninstall", "install or remove the git pre-commit hook", lc_cmd_hook},

@@ -165,6 +165,32 @@ check("plain: progress on stderr (calls, results, commit)",
 check("plain: no answer text on stderr", "Added type hints." not in err, repr(err))
 check("plain: no escape sequences off a terminal", "\033[" not in out + err)
 
+# --- lcode undo after the run -------------------------------------------------
+# The plain run above committed its edit; undo puts calc.py back as it was before the
+# agent's change and leaves the user's notes.txt alone. A second undo has nothing left.
+rc, out, err = run(repo, "undo")
+check("undo: exit status 0, says what it restored", rc == 0 and "calc.py" in out,
+      f"rc={rc} out={out!r} err={err!r}")
+check("undo: calc.py is back to the original", read(repo, "calc.py") == CALC_PY)
+check("undo: the user's uncommitted work is untouched", read(repo, "notes.txt") == USER_WORK)
+check("undo: the commit stays; the restore shows as a change",
+      git(repo, "rev-list", "--count", "HEAD") == "2\n" and
+      git(repo, "status", "--porcelain") == " M calc.py\n M notes.txt\n",
+      git(repo, "status", "--porcelain"))
+rc, out, err = run(repo, "undo")
+check("undo: nothing left to undo is exit status 1", rc == 1 and out == "", f"rc={rc}")
+
+# undo refuses, writing nothing, when a file was changed after the agent's change.
+repo = new_repo()
+run(repo, "--model", vocab, "--script", script, "-m", "add type hints")
+with open(os.path.join(repo, "calc.py"), "a") as f:
+    f.write("# the user's line\n")
+rc, out, err = run(repo, "undo")
+check("undo: refused after the user changed the file (exit 1, named)",
+      rc == 1 and "calc.py" in err, f"rc={rc} err={err!r}")
+check("undo: the user's line survives the refusal",
+      read(repo, "calc.py") == HINTED + "# the user's line\n")
+
 # --- --no-commit ----------------------------------------------------------------
 repo = new_repo()
 rc, out, err = run(repo, "--model", vocab, "--script", script, "-m", "add type hints",

@@ -115,6 +115,31 @@ static int approve(lc_toolbox *tb, enum lc_tool_kind kind, const char *summary)
 	return tb->opts.approve(tb->opts.approve_ud, kind, summary);
 }
 
+/*
+ * Ask for approval of summary, then open the turn's undo change (a snapshot of
+ * the work tree as it is) if it is not open yet. Returns 1 to go on, 0 after
+ * a refusal observation, LC_ECANCELLED.
+ */
+static int approve_and_open(lc_toolbox *tb, enum lc_tool_kind kind, const char *summary,
+                            lc_buf *obs, enum lc_tool_status *st)
+{
+	int rc = approve(tb, kind, summary);
+
+	if (rc == LC_ECANCELLED)
+		return rc;
+	if (rc != 1)
+		return refuse(obs, st, "not approved: %s", summary);
+	if (!tb->change_open) {
+		if (lc_git_change_begin(tb->repo))
+			return refuse(obs, st,
+			              "could not keep a snapshot of the work tree, so nothing was "
+			              "done: %s",
+			              lc_err_msg());
+		tb->change_open = 1;
+	}
+	return 1;
+}
+
 /* One file a call wants to write (text) or delete (text NULL). */
 struct pending {
 	char abs[PATH_MAX];
@@ -175,19 +200,8 @@ static int write_pending(lc_toolbox *tb, struct pending *p, size_t n, const char
 			        "'%s' is not among the files this run may change; nothing was "
 			        "written",
 			        p[i].rel);
-	rc = approve(tb, LC_TOOL_EDIT, summary);
-	if (rc == LC_ECANCELLED)
+	if ((rc = approve_and_open(tb, LC_TOOL_EDIT, summary, obs, st)) != 1)
 		return rc;
-	if (rc != 1)
-		return refuse(obs, st, "not approved: %s", summary);
-	if (!tb->change_open) {
-		if ((rc = lc_git_change_begin(tb->repo)))
-			return refuse(obs, st,
-			              "could not keep a snapshot of the work tree, so "
-			              "nothing was written: %s",
-			              lc_err_msg());
-		tb->change_open = 1;
-	}
 	for (size_t i = 0; i < n; i++) {
 		if (p[i].text) {
 			if (!(rc = make_parents(tb, p[i].abs, p[i].rel)))
@@ -486,20 +500,9 @@ static int t_shell(lc_toolbox *tb, const cJSON *args, lc_buf *obs, enum lc_tool_
 	if (!tb->opts.exec)
 		return refuse(obs, st, "running commands is not available in this session");
 	snprintf(summary, sizeof(summary), "run: %.200s", command);
-	rc = approve(tb, LC_TOOL_EXEC, summary);
-	if (rc == LC_ECANCELLED)
-		return rc;
-	if (rc != 1)
-		return refuse(obs, st, "not approved: %s", summary);
 	/* A command may change files: the turn's undo snapshot comes first. */
-	if (!tb->change_open) {
-		if ((rc = lc_git_change_begin(tb->repo)))
-			return refuse(obs, st,
-			              "could not keep a snapshot of the work tree, so the "
-			              "command was not run: %s",
-			              lc_err_msg());
-		tb->change_open = 1;
-	}
+	if ((rc = approve_and_open(tb, LC_TOOL_EXEC, summary, obs, st)) != 1)
+		return rc;
 	cmd.command = command;
 	cmd.timeout_ms = (unsigned)arg_int(args, "timeout", 0) * 1000u;
 	if (!cmd.timeout_ms)

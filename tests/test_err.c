@@ -72,19 +72,48 @@ static void test_long_message_is_cut_not_overflowed(void **state)
 	assert_int_equal(strlen(lc_err_msg()), LC_ERR_MSG_MAX - 1);
 }
 
+/* What the other thread saw of its own slot, for the main thread to assert. */
+struct other_view {
+	int code_on_entry;
+	char msg_on_entry[LC_ERR_MSG_MAX];
+	int code_after_set;
+	char msg_after_set[LC_ERR_MSG_MAX];
+};
+
 static void *other_thread(void *arg)
 {
+	struct other_view *v = arg;
+
+	/* A fresh thread starts with an empty slot, whatever the main thread holds. */
+	v->code_on_entry = lc_err_code();
+	snprintf(v->msg_on_entry, sizeof(v->msg_on_entry), "%s", lc_err_msg());
+	/* So its own message is kept, not refused as a second one. */
 	lc_err_set(LC_ETIMEOUT, "from the other thread");
+	v->code_after_set = lc_err_code();
+	snprintf(v->msg_after_set, sizeof(v->msg_after_set), "%s", lc_err_msg());
 	return NULL;
 }
 
+/*
+ * With one slot shared by both threads, the other thread would find "mine"
+ * on entry and read "mine" back after its own lc_err_set (the slot keeps the
+ * first message), so the first two pairs of assertions fail; a shared slot
+ * that the other thread could overwrite fails the last pair.
+ */
 static void test_slot_is_per_thread(void **state)
 {
+	struct other_view v;
 	pthread_t t;
 
+	memset(&v, 0x55, sizeof(v));
 	lc_err_set(LC_EPARSE, "mine");
-	assert_int_equal(pthread_create(&t, NULL, other_thread, NULL), 0);
-	pthread_join(t, NULL);
+	assert_int_equal(pthread_create(&t, NULL, other_thread, &v), 0);
+	assert_int_equal(pthread_join(t, NULL), 0);
+	assert_int_equal(v.code_on_entry, 0);
+	assert_string_equal(v.msg_on_entry, "");
+	assert_int_equal(v.code_after_set, LC_ETIMEOUT);
+	assert_string_equal(v.msg_after_set, "from the other thread");
+	assert_int_equal(lc_err_code(), LC_EPARSE);
 	assert_string_equal(lc_err_msg(), "mine");
 }
 

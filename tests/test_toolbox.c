@@ -452,6 +452,32 @@ static void test_apply_patch_multi_file(void **state)
 	assert_user_work(f, "1\n");
 }
 
+/* A refused hunk comes back with the detail lc_patch_apply gives, not one line. */
+static void test_apply_patch_refusal_detailed(void **state)
+{
+	struct fx *f = *state;
+	enum lc_tool_status st;
+	char *obs;
+
+	/* "-def add(a, c):" is not calc.py's line 1 "def add(a, b):" (hand-written) */
+	obs = call(f, "apply_patch",
+	           "{\"patch\": \"--- a/calc.py\\n+++ b/calc.py\\n@@ -1,2 +1,2 @@\\n"
+	           "-def add(a, c):\\n+def add(x, y):\\n     return a + b\\n\"}",
+	           &st);
+	assert_int_equal(st, LC_TOOL_REFUSED);
+	assert_string_equal(obs, "error: patch refused, nothing was written.\n"
+	                         "calc.py: hunk '@@ -1,2 +1,2 @@' does not apply: the nearest "
+	                         "place tried is line 1 (1 of 2 lines match), where line 1 is\n"
+	                         "    1| def add(a, b):\n"
+	                         "but the hunk removes (removed lines must match exactly)\n"
+	                         "     | def add(a, c):\n"
+	                         "No file was changed. Read the file again and make the hunk's "
+	                         "'-' and ' ' lines copy it exactly.\n");
+	free(obs);
+	assert_file(f, "calc.py", CALC_PY);
+	assert_int_equal(f->n_approve, 0);
+}
+
 static void test_write_file(void **state)
 {
 	struct fx *f = *state;
@@ -779,6 +805,7 @@ int main(void)
 	        T(test_edit_refused_by_validation),
 	        T(test_edit_blocks),
 	        T(test_apply_patch_multi_file),
+	        T(test_apply_patch_refusal_detailed),
 	        T(test_write_file),
 	        T(test_schema_refusals),
 	        T(test_paths_escaping_refused),

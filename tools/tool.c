@@ -440,6 +440,14 @@ static int t_apply_patch(lc_toolbox *tb, const cJSON *args, lc_buf *obs, enum lc
 
 	memset(&res, 0, sizeof(res));
 	rc = lc_patch_apply(&res, diff, strlen(diff), patch_read, tb);
+	if ((rc == LC_ENOTFOUND || rc == LC_EDENIED) && res.observation) {
+		/* The detailed refusal: nearest place, the line that differs, and why. */
+		*st = LC_TOOL_REFUSED;
+		lc_buf_addf(obs, "error: patch refused, nothing was written.\n%s", res.observation);
+		lc_err_clear();
+		rc = 0;
+		goto out;
+	}
 	if (rc) {
 		rc = refuse_rc(obs, st, rc);
 		goto out;

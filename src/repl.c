@@ -81,6 +81,18 @@ static void help(void)
 	       "  /exit     leave (also Ctrl-D, or Ctrl-C twice)\n");
 }
 
+/*
+ * Print the error slot's message as about what; tools/git.h's messages begin
+ * with "commit: " or "undo: " already, and that is not said twice.
+ */
+static void print_error_of(const char *what)
+{
+	const char *msg = lc_err_msg();
+	size_t n = strlen(what);
+
+	lc_print_error(strncmp(msg, what, n) == 0 && msg[n] == ':' ? NULL : what);
+}
+
 static void slash_diff(struct lc_session *s)
 {
 	lc_buf out = LC_BUF_INIT(DIFF_MAX + 1024);
@@ -97,7 +109,7 @@ static void slash_undo(struct lc_session *s)
 	lc_buf out = LC_BUF_INIT(64 * 1024);
 
 	if (lc_git_undo(lc_toolbox_repo(s->tools), &out))
-		lc_print_error("undo");
+		print_error_of("undo");
 	else
 		fputs(out.data ? out.data : "", stdout);
 	lc_buf_release(&out);
@@ -109,7 +121,7 @@ static void slash_commit(struct lc_session *s)
 
 	if (lc_git_commit(lc_toolbox_repo(s->tools), NULL, 0, "Changes made with lcode\n",
 	                  s->backend->name, oid))
-		lc_print_error("commit");
+		print_error_of("commit");
 	else
 		printf("committed %.12s\n", oid);
 }

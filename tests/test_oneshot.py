@@ -256,6 +256,20 @@ check("a model file that does not exist: exit status 3", rc == 3, f"rc={rc} err=
 check("model errors change nothing", git(repo, "rev-list", "--count", "HEAD") == "1\n" and
       read(repo, "calc.py") == CALC_PY and git(repo, "status", "--porcelain") == " M notes.txt\n")
 
+# --- the REPL's slash commands say their subject once --------------------------------
+# tools/git.h's messages begin "commit: " and "undo: "; the REPL must not put its own
+# "commit: " in front of them ("lcode: commit: commit: ...").
+repo = new_repo()
+p = subprocess.run([lcode, "--model", vocab, "--script", script], cwd=repo, capture_output=True,
+                   text=True, env=ENV, input="/commit\n/undo\n/exit\n", timeout=120)
+check("REPL /commit with nothing to commit: the reason, 'commit:' said once",
+      "lcode: commit: the agent has no uncommitted changes\n" in p.stderr and
+      "commit: commit:" not in p.stderr, repr(p.stderr))
+check("REPL /undo with nothing to undo: the reason, 'undo:' said once",
+      "lcode: undo: there is no change by the agent to undo\n" in p.stderr and
+      "undo: undo:" not in p.stderr, repr(p.stderr))
+check("REPL: nothing committed", git(repo, "rev-list", "--count", "HEAD") == "1\n")
+
 shutil.rmtree(scratch, ignore_errors=True)
 print(f"1..{len(results)}")
 for i, (name, ok, detail) in enumerate(results, 1):

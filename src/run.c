@@ -349,6 +349,29 @@ static void open_log(struct lc_session *s, const char *root)
 		log_warning(s);
 }
 
+/* Without a model: every way to get one and to name it. */
+static void no_model_help(void)
+{
+	char user[PATH_MAX];
+
+	if (lc_config_user_path(user, sizeof(user))) {
+		lc_err_clear();
+		snprintf(user, sizeof(user), "~/.config/lcode/config");
+	}
+	fprintf(stderr,
+	        "lcode: no model given. Get a GGUF model file, then name it:\n"
+	        "  lcode pull hf:OWNER/REPO/FILE.gguf  downloads one from Hugging Face, e.g.\n"
+	        "      lcode pull hf:Qwen/Qwen2.5-Coder-7B-Instruct-GGUF/"
+	        "qwen2.5-coder-7b-instruct-q4_k_m.gguf\n"
+	        "  --model PATH                        names it for one run (a name from "
+	        "'lcode models' too)\n"
+	        "  LCODE_MODEL=PATH                    names it in the environment\n"
+	        "  model = PATH                        names it in %s or .lcode/config\n"
+	        "  --model demo                        runs lcode's small demonstration model, "
+	        "to try lcode out\n",
+	        user);
+}
+
 int lc_session_open(struct lc_session *s, const struct lc_run_opts *given)
 {
 	const struct lc_run_opts *o = &s->opts;
@@ -387,10 +410,7 @@ int lc_session_open(struct lc_session *s, const struct lc_run_opts *given)
 	lc_config_apply(&s->cfg, &s->opts);
 	model = o->model;
 	if (!is_remote(o) && (!model || !model[0])) {
-		fprintf(stderr, "lcode: no model. Download a GGUF model file (for example a Q4_K_M "
-		                "quantization of Qwen2.5-Coder-7B-Instruct) and give its path with "
-		                "--model PATH, in LCODE_MODEL or in a configuration file (model = "
-		                "PATH).\n");
+		no_model_help();
 		lc_config_release(&s->cfg);
 		return LC_EXIT_USAGE;
 	}

@@ -232,6 +232,13 @@ rc, out, err = run(repo, "--script", script, "-m", "add type hints")
 check("no model: exit status 2", rc == 2, f"rc={rc}")
 check("no model: says so on stderr, nothing on stdout",
       out == "" and err.startswith("lcode: no model"), repr(err))
+# Every way to get and name a model, as lcode --help and lcode(1) describe them.
+check("no model: says how to download one", "lcode pull hf:OWNER/REPO/FILE.gguf" in err, err)
+check("no model: names --model PATH, LCODE_MODEL and the config key",
+      "--model PATH" in err and "LCODE_MODEL" in err and "model = PATH" in err, err)
+check("no model: the config files are named by their path",
+      os.path.join(scratch, "lcode", "config") in err and ".lcode/config" in err, err)
+check("no model: offers the demonstration model", "--model demo" in err, err)
 rc, out, err = run(repo, "--model", vocab, "--script", script, "-m", "x", "--call-format", "xml")
 check("unknown call format: exit status 2", rc == 2 and "xml" in err, f"rc={rc} err={err!r}")
 rc, out, err = run(repo, "--model", vocab, "--script", script, "-m", "x", "-C",

@@ -4,6 +4,7 @@
  * does (tools/perplexity/perplexity.cpp, perplexity()):
  *
  *  - the whole text is tokenized once, BOS first when the model adds one;
+ *    fewer than 2 * n_ctx tokens is refused, as llama-perplexity refuses it;
  *  - it is cut into windows of n_ctx tokens (a trailing part shorter than a
  *    window is dropped); each window is evaluated from an empty cache, its
  *    first token replaced by BOS when the model adds one;
@@ -153,13 +154,18 @@ int lc_cmd_perplexity(int argc, char **argv)
 	add_bos = lc_tokenizer_add_bos(tok) && lc_tokenizer_bos(tok) >= 0;
 	if (lc_tokenize_alloc(tok, text, text_len, 1, 0, MAX_TOKENS, &ids, &n_ids) < 0)
 		goto fail;
-	n_chunk = (int)(n_ids / (size_t)n_ctx);
-	if (n_chunk < 1) {
-		lc_err_set(LC_EPARSE, "the text has %zu tokens, fewer than one window of %d", n_ids,
-		           n_ctx);
+	/* llama-perplexity refuses fewer than 2 * n_ctx tokens; so does lcode, so that
+	 * every estimate it prints is one llama-perplexity would print too. */
+	if (n_ids < 2 * (size_t)n_ctx) {
+		lc_err_set(LC_EPARSE,
+		           "'%s' has %zu tokens; perplexity with windows of %d tokens needs at "
+		           "least %d (two windows), as llama-perplexity does; use a longer text or "
+		           "a smaller --ctx",
+		           path, n_ids, n_ctx, 2 * n_ctx);
 		status = LC_EXIT_FAIL;
 		goto fail;
 	}
+	n_chunk = (int)(n_ids / (size_t)n_ctx);
 	win = malloc((size_t)n_ctx * sizeof(*win));
 	logits = malloc((size_t)PPL_BATCH * n_vocab * sizeof(float));
 	if (!win || !logits) {

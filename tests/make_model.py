@@ -4,7 +4,8 @@
     import make_model
     make_model.write(path, arch="llama", qtype="Q4_K", tied=False, rope_freqs=False,
                      n_embd=256, n_layer=2, n_head=4, n_head_kv=2, n_ff=512,
-                     head_dim=None, n_ctx=512, seed=0, vocab=None, random_blocks=False)
+                     head_dim=None, n_ctx=512, seed=0, vocab=None, random_blocks=False,
+                     add_bos=False)
 
 arch: "llama", "qwen2" (Q/K/V biases) or "qwen3" (attn_q_norm / attn_k_norm,
 head_dim may differ from n_embd / n_head through <arch>.attention.key_length).
@@ -24,7 +25,8 @@ With random_blocks=True the quantized tensors are random valid blocks from
 quants.py instead (fast, for big benchmark models).
 
 vocab: None gives a tiny GPT-2 style byte-level vocabulary of its own (256
-byte tokens, a few merges, <|endoftext|>); or a path to a llama.cpp vocab-only
+byte tokens, a few merges, <|endoftext|> as BOS and EOS, BOS added to a
+text only with add_bos=True); or a path to a llama.cpp vocab-only
 GGUF (e.g. $LC_SHARED_DATA/vocab/ggml-vocab-qwen2.gguf) whose tokenizer.*
 metadata is copied.
 
@@ -75,7 +77,7 @@ def bytes_to_unicode():
     return dict(zip(bs, [chr(c) for c in cs]))
 
 
-def add_tiny_vocab(w):
+def add_tiny_vocab(w, add_bos=False):
     b2u = bytes_to_unicode()
     tokens = [b2u[b] for b in range(256)]
     merges = [("Ġ", "t"), ("h", "e"), ("i", "n"), ("Ġt", "he"), ("e", "r"), ("a", "n"),
@@ -90,7 +92,7 @@ def add_tiny_vocab(w):
     w.add_array("tokenizer.ggml.merges", T.STRING, [a + " " + b for a, b in merges])
     w.add_u32("tokenizer.ggml.bos_token_id", len(tokens) - 1)
     w.add_u32("tokenizer.ggml.eos_token_id", len(tokens) - 1)
-    w.add_bool("tokenizer.ggml.add_bos_token", False)
+    w.add_bool("tokenizer.ggml.add_bos_token", add_bos)
     return len(tokens)
 
 
@@ -112,7 +114,7 @@ def copy_vocab(w, path):
 
 def write(path, arch="llama", qtype="F32", tied=False, rope_freqs=False, n_embd=256, n_layer=2,
           n_head=4, n_head_kv=2, n_ff=512, head_dim=None, n_ctx=512, seed=0, vocab=None,
-          random_blocks=False, rope_base=10000.0, eps=1e-5):
+          random_blocks=False, rope_base=10000.0, eps=1e-5, add_bos=False):
     rng = np.random.default_rng(seed)
     w = GGUFWriter(version=3, alignment=32)
     w.add_string("general.architecture", arch)
@@ -130,7 +132,7 @@ def write(path, arch="llama", qtype="F32", tied=False, rope_freqs=False, n_embd=
         w.add_u32(arch + ".attention.key_length", hd)
         w.add_u32(arch + ".attention.value_length", hd)
     w.add_u32(arch + ".rope.dimension_count", hd)
-    n_vocab = copy_vocab(w, vocab) if vocab else add_tiny_vocab(w)
+    n_vocab = copy_vocab(w, vocab) if vocab else add_tiny_vocab(w, add_bos)
 
     def mat(name, n_in, n_out, std=None, scale=1.0):
         t = tensor_type(qtype, n_in)

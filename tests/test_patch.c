@@ -209,6 +209,94 @@ static void test_removed_line_never_fuzzed(void **state)
 	lc_patch_result_release(&r);
 }
 
+/*
+ * Fuzz as GNU patch's --fuzz: outer context lines may go uncompared, one per
+ * end for factor 1, two for factor 2, but never the context line next to a
+ * change, a context line between changes, or a removed line. Each hunk
+ * below was written by hand against TEN; the expected texts too.
+ */
+static void test_fuzz_outer_context(void **state)
+{
+	static const struct fake_file files[] = {{"f.txt", TEN}};
+	lc_patch_result r = LC_PATCH_RESULT_INIT;
+
+	/* The first context line says "lX" where the file has l2: fuzz 1. */
+	assert_int_equal(apply(&r,
+	                       "--- a/f.txt\n+++ b/f.txt\n@@ -2,7 +2,7 @@\n"
+	                       " lX\n l3\n l4\n-l5\n+L5\n l6\n l7\n l8\n",
+	                       files, 1),
+	                 0);
+	assert_string_equal(r.files[0].text, "l1\nl2\nl3\nl4\nL5\nl6\nl7\nl8\nl9\nl10\n");
+	assert_int_equal(r.files[0].fuzz, 1);
+	assert_int_equal(r.files[0].n_context_fuzzed, 1);
+	assert_int_equal(r.files[0].n_moved, 0);
+	lc_patch_result_release(&r);
+
+	/* The last two context lines are wrong: fuzz 2; the file's l7, l8 stay. */
+	assert_int_equal(apply(&r,
+	                       "--- a/f.txt\n+++ b/f.txt\n@@ -2,7 +2,7 @@\n"
+	                       " l2\n l3\n l4\n-l5\n+L5\n l6\n lY\n lZ\n",
+	                       files, 1),
+	                 0);
+	assert_string_equal(r.files[0].text, "l1\nl2\nl3\nl4\nL5\nl6\nl7\nl8\nl9\nl10\n");
+	assert_int_equal(r.files[0].fuzz, 2);
+	lc_patch_result_release(&r);
+
+	/* With a wrong outer line and a stated line 3 off: offset search and fuzz together. */
+	assert_int_equal(apply(&r,
+	                       "--- a/f.txt\n+++ b/f.txt\n@@ -5,5 +5,5 @@\n"
+	                       " lX\n l4\n-l5\n+L5\n l6\n l7\n",
+	                       files, 1),
+	                 0);
+	assert_string_equal(r.files[0].text, "l1\nl2\nl3\nl4\nL5\nl6\nl7\nl8\nl9\nl10\n");
+	assert_int_equal(r.files[0].fuzz, 1);
+	assert_int_equal(r.files[0].n_moved, 1);
+	lc_patch_result_release(&r);
+
+	/* Exact context: no fuzz reported. */
+	assert_int_equal(apply(&r,
+	                       "--- a/f.txt\n+++ b/f.txt\n@@ -4,3 +4,3 @@\n l4\n-l5\n+L5\n l6\n",
+	                       files, 1),
+	                 0);
+	assert_int_equal(r.files[0].fuzz, 0);
+	assert_int_equal(r.files[0].n_context_fuzzed, 0);
+	lc_patch_result_release(&r);
+}
+
+static void test_fuzz_never_inner_or_removed(void **state)
+{
+	static const struct fake_file files[] = {{"f.txt", TEN}};
+	static const char *const refused[] = {
+	        /* the context line next to the change is wrong (GNU patch -F2 would apply it) */
+	        "--- a/f.txt\n+++ b/f.txt\n@@ -3,5 +3,5 @@\n l3\n lX\n-l5\n+L5\n l6\n l7\n",
+	        /* ... on the trailing side */
+	        "--- a/f.txt\n+++ b/f.txt\n@@ -3,5 +3,5 @@\n l3\n l4\n-l5\n+L5\n lX\n l7\n",
+	        /* a context line between two changes is wrong */
+	        "--- a/f.txt\n+++ b/f.txt\n@@ -2,5 +2,5 @@\n"
+	        " l2\n-l3\n+L3\n lX\n-l5\n+L5\n l6\n",
+	        /* a removed line is wrong, the outer context too */
+	        "--- a/f.txt\n+++ b/f.txt\n@@ -2,7 +2,7 @@\n"
+	        " lX\n l3\n l4\n-lQ\n+L5\n l6\n l7\n l8\n",
+	};
+	lc_patch_result r = LC_PATCH_RESULT_INIT;
+	size_t i;
+
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		if (apply(&r, refused[i], files, 1) != LC_ENOTFOUND)
+			fail_msg("case %zu applied: %s", i, r.files ? r.files[0].text : "");
+		assert_null(r.files);
+		assert_non_null(strstr(r.observation, "does not apply"));
+		lc_patch_result_release(&r);
+	}
+	/* a removed line differing only in trailing whitespace still matches */
+	assert_int_equal(apply(&r,
+	                       "--- a/f.txt\n+++ b/f.txt\n@@ -4,3 +4,3 @@\n l4\n-l5 \t\n+L5\n l6\n",
+	                       files, 1),
+	                 0);
+	assert_string_equal(r.files[0].text, "l1\nl2\nl3\nl4\nL5\nl6\nl7\nl8\nl9\nl10\n");
+	lc_patch_result_release(&r);
+}
+
 static void test_no_newline_at_eof(void **state)
 {
 	static const struct fake_file files[] = {{"n.txt", "a\nb"}};
@@ -308,6 +396,8 @@ int main(void)
 	        cmocka_unit_test(test_all_or_nothing),
 	        cmocka_unit_test(test_fuzzed_context),
 	        cmocka_unit_test(test_removed_line_never_fuzzed),
+	        cmocka_unit_test(test_fuzz_outer_context),
+	        cmocka_unit_test(test_fuzz_never_inner_or_removed),
 	        cmocka_unit_test(test_no_newline_at_eof),
 	        cmocka_unit_test(test_crlf_file),
 	        cmocka_unit_test(test_ambiguous_far_refused),

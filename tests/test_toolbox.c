@@ -478,6 +478,29 @@ static void test_apply_patch_refusal_detailed(void **state)
 	assert_int_equal(f->n_approve, 0);
 }
 
+/* A hunk whose first context line is wrong applies with fuzz 1, and says so. */
+static void test_apply_patch_fuzz_reported(void **state)
+{
+	struct fx *f = *state;
+	enum lc_tool_status st;
+	char *obs;
+
+	/* "def f(y):" where sub/m.py has "def f(x):" (line 1, outer context) */
+	obs = call(f, "apply_patch",
+	           "{\"patch\": \"--- a/sub/m.py\\n+++ b/sub/m.py\\n@@ -1,6 +1,6 @@\\n"
+	           " def f(y):\\n     if x:\\n         return 1\\n-    return 2\\n"
+	           "+    return 0\\n \\n \\n\"}",
+	           &st);
+	assert_int_equal(st, LC_TOOL_OK);
+	assert_string_equal(obs, "patch applied: modified sub/m.py (1 hunk applied with fuzz 1: up "
+	                         "to 1 outer context line per end not compared; the file's lines "
+	                         "there were kept)");
+	free(obs);
+	assert_file(f, "sub/m.py",
+	            "def f(x):\n    if x:\n        return 1\n    return 0\n\n\n"
+	            "def g(x):\n    if x:\n        return 1\n    return 3\n");
+}
+
 static void test_write_file(void **state)
 {
 	struct fx *f = *state;
@@ -806,6 +829,7 @@ int main(void)
 	        T(test_edit_blocks),
 	        T(test_apply_patch_multi_file),
 	        T(test_apply_patch_refusal_detailed),
+	        T(test_apply_patch_fuzz_reported),
 	        T(test_write_file),
 	        T(test_schema_refusals),
 	        T(test_paths_escaping_refused),

@@ -299,8 +299,50 @@ static int parse_diff(const lc_line *l, size_t n, parsed *p)
 
 /* ---- matching -------------------------------------------------------------------------- */
 
-/* Lines of a hunk matching file lines from pos: 1 when all do. fuzz: context by whitespace. */
-static int hunk_at(const hunk *h, const lc_line *f, size_t pos, int fuzz)
+/*
+ * How one search pass compares a hunk with the file: ws, context lines by
+ * whitespace-normalised text; lead and trail, context lines at the start and
+ * the end of the hunk that are not compared at all (the fuzz factor, clipped
+ * so that a context line next to a change is always compared).
+ */
+typedef struct match_mode {
+	int ws;
+	size_t lead, trail;
+} match_mode;
+
+/* Context lines before the first change and after the last one. */
+static void outer_context(const hunk *h, size_t *lead, size_t *trail)
+{
+	size_t k;
+
+	for (k = 0; k < h->n && h->lines[k].op == ' '; k++)
+		;
+	*lead = k;
+	if (k == h->n) {
+		*trail = 0; /* context only: one run, counted as leading */
+		return;
+	}
+	for (k = h->n; k > 0 && h->lines[k - 1].op == ' '; k--)
+		;
+	*trail = h->n - k;
+}
+
+/* The lines fuzz factor fuzz lets pass uncompared at each end (GNU patch, --fuzz). */
+static match_mode fuzz_mode(const hunk *h, int ws, size_t fuzz)
+{
+	match_mode m;
+	size_t lead, trail;
+
+	outer_context(h, &lead, &trail);
+	m.ws = ws;
+	/* The context line next to a change is never skipped. */
+	m.lead = lead > 0 ? (fuzz < lead - 1 ? fuzz : lead - 1) : 0;
+	m.trail = trail > 0 ? (fuzz < trail - 1 ? fuzz : trail - 1) : 0;
+	return m;
+}
+
+/* Lines of a hunk matching file lines from pos: 1 when all compared lines do. */
+static int hunk_at(const hunk *h, const lc_line *f, size_t pos, const match_mode *m)
 {
 	size_t k, j = pos;
 
@@ -309,7 +351,9 @@ static int hunk_at(const hunk *h, const lc_line *f, size_t pos, int fuzz)
 
 		if (x->op == '+')
 			continue;
-		if (x->op == '-' || !fuzz) {
+		if (k < m->lead || k >= h->n - m->trail) {
+			/* outer context under fuzz: takes its file line, compared with nothing */
+		} else if (x->op == '-' || !m->ws) {
 			if (!lc_lines_eq_rstrip(f[j].s, f[j].len, x->s, x->len))
 				return 0;
 		} else if (!lc_lines_eq_norm(f[j].s, f[j].len, x->s, x->len)) {
@@ -350,6 +394,7 @@ static size_t hunk_score(const hunk *h, const lc_line *f, size_t pos, size_t *fi
 typedef struct placed {
 	size_t pos; /* first file line the hunk's old side covers */
 	int moved, fuzzed;
+	size_t fuzz; /* outer context lines left uncompared at either end */
 } placed;
 
 static int fail_hunk(lc_patch_result *out, const char *path, const hunk *h, const lc_line *f,
@@ -426,14 +471,16 @@ static int fail_hunk(lc_patch_result *out, const char *path, const hunk *h, cons
 static int place_hunk(lc_patch_result *out, const char *path, const hunk *h, const lc_line *f,
                       size_t nf, size_t lo, size_t expect, placed *pl)
 {
-	size_t where[10], nmatch = 0, p, d, hi;
-	int fuzz;
+	size_t where[10], nmatch = 0, p, d, hi, fuzz = 0;
+	match_mode m, prev = {0, 0, 0};
+	int pass;
 
 	if (h->n_old == 0) {
 		/* Pure insertion "-l,0": after line l. */
 		pl->pos = expect < lo ? lo : expect > nf ? nf : expect;
 		pl->moved = pl->pos != expect;
 		pl->fuzzed = 0;
+		pl->fuzz = 0;
 		return 0;
 	}
 	if (h->n_old > nf || lo > nf - h->n_old)
@@ -443,19 +490,28 @@ static int place_hunk(lc_patch_result *out, const char *path, const hunk *h, con
 		expect = hi;
 	if (expect < lo)
 		expect = lo;
-	for (fuzz = 0; fuzz <= 1; fuzz++) {
+	/*
+	 * Pass 0: every line up to trailing whitespace. Pass 1: context by
+	 * whitespace-normalised text. Passes 2..: fuzz factor 1.. on top.
+	 */
+	for (pass = 0; pass <= 1 + LC_PATCH_FUZZ; pass++) {
+		fuzz = pass > 1 ? (size_t)pass - 1 : 0;
+		m = fuzz_mode(h, pass > 0, fuzz);
+		if (pass > 1 && m.lead == prev.lead && m.trail == prev.trail)
+			continue; /* too little outer context for this factor: nothing new */
+		prev = m;
 		for (d = 0; d <= LC_PATCH_NEAR; d++) {
-			if (expect >= lo + d && hunk_at(h, f, expect - d, fuzz)) {
+			if (expect >= lo + d && hunk_at(h, f, expect - d, &m)) {
 				pl->pos = expect - d;
 				goto found;
 			}
-			if (d > 0 && expect + d <= hi && hunk_at(h, f, expect + d, fuzz)) {
+			if (d > 0 && expect + d <= hi && hunk_at(h, f, expect + d, &m)) {
 				pl->pos = expect + d;
 				goto found;
 			}
 		}
 		for (p = lo; p <= hi; p++) {
-			if (!hunk_at(h, f, p, fuzz))
+			if (!hunk_at(h, f, p, &m))
 				continue;
 			if (nmatch < 10)
 				where[nmatch] = p;
@@ -471,7 +527,8 @@ static int place_hunk(lc_patch_result *out, const char *path, const hunk *h, con
 	}
 	return fail_hunk(out, path, h, f, nf, expect, lo, LC_ENOTFOUND, 0, NULL);
 found:
-	pl->fuzzed = fuzz;
+	pl->fuzzed = pass > 0;
+	pl->fuzz = m.lead > m.trail ? m.lead : m.trail;
 	pl->moved = pl->pos != expect;
 	return 0;
 }
@@ -530,6 +587,11 @@ static int apply_section(lc_patch_result *out, const section *sec, lc_patch_file
 		lo = pls[i].pos + h->n_old;
 		pf->n_moved += pls[i].moved;
 		pf->n_fuzzed += pls[i].fuzzed;
+		if (pls[i].fuzz > 0) {
+			pf->n_context_fuzzed++;
+			if (pls[i].fuzz > pf->fuzz)
+				pf->fuzz = pls[i].fuzz;
+		}
 	}
 	/* Build the new line array. */
 	src = 0;

@@ -17,8 +17,17 @@
  *     first, then anywhere in the file where it matches exactly one place;
  *   - context lines may differ from the file in whitespace (second pass,
  *     whitespace-normalised), and the file's own context lines are kept;
- *   - removed lines are never fuzzed: they must equal the file's lines up
- *     to trailing whitespace.
+ *   - fuzz, as GNU patch's --fuzz (diffutils manual, "Helping patch Find
+ *     Inexact Matches"): when no place matches, the search is repeated
+ *     with fuzz factor 1, then 2 (LC_PATCH_FUZZ), leaving that many context
+ *     lines uncompared at the start and at the end of the hunk. Unlike GNU
+ *     patch, the context line next to a change is always compared (so a
+ *     hunk with one line of context on a side gets no fuzz on that side),
+ *     and context lines between two changes of a hunk are never skipped.
+ *     Skipped lines keep the file's text; the factor a hunk needed is
+ *     reported in lc_patch_file.fuzz;
+ *   - removed lines are never fuzzed: they must equal the file's lines
+ *     exactly, except for trailing whitespace (space, tab, CR, FF, VT).
  * Hunks of one file apply in order and must not overlap. The new lines take
  * the file's dominant line ending. A path that appears in two sections is
  * patched twice, the second time on the first section's result.
@@ -36,6 +45,8 @@
 #define LC_PATCH_MAX_FILES 256
 /* Lines away from the stated position a hunk is tried before "anywhere unique". */
 #define LC_PATCH_NEAR 50
+/* Largest fuzz factor: outer context lines a hunk may leave uncompared at each end. */
+#define LC_PATCH_FUZZ 2
 
 enum lc_patch_kind {
 	LC_PATCH_MODIFY, /* path gets text */
@@ -61,9 +72,11 @@ typedef struct lc_patch_file {
 	size_t len;
 	lc_line_range *ranges; /* changed lines in text, sorted */
 	size_t n_ranges;
-	size_t n_hunks;  /* hunks applied */
-	size_t n_moved;  /* ... of which away from the stated line */
-	size_t n_fuzzed; /* ... of which with whitespace-differing context */
+	size_t n_hunks;          /* hunks applied */
+	size_t n_moved;          /* ... of which away from the stated line */
+	size_t n_fuzzed;         /* ... of which with whitespace-differing context */
+	size_t n_context_fuzzed; /* ... of which with outer context lines uncompared */
+	size_t fuzz;             /* the largest fuzz factor a hunk needed, 0..LC_PATCH_FUZZ */
 } lc_patch_file;
 
 /* Caller owns the struct (LC_PATCH_RESULT_INIT), the struct owns the pointers. */

@@ -488,8 +488,16 @@ static int t_apply_patch(lc_toolbox *tb, const cJSON *args, lc_buf *obs, enum lc
 	lc_buf_addf(obs, "patch applied:");
 	for (size_t i = 0; i < res.n_files; i++) {
 		static const char *const verbs[] = {"modified", "created", "deleted", "renamed"};
-		lc_buf_addf(obs, "%s %s %s", i ? "," : "", verbs[res.files[i].kind],
-		            res.files[i].path);
+		const lc_patch_file *pf = &res.files[i];
+
+		lc_buf_addf(obs, "%s %s %s", i ? "," : "", verbs[pf->kind], pf->path);
+		if (pf->n_context_fuzzed)
+			lc_buf_addf(
+			        obs,
+			        " (%zu hunk%s applied with fuzz %zu: up to %zu outer context "
+			        "line%s per end not compared; the file's lines there were kept)",
+			        pf->n_context_fuzzed, pf->n_context_fuzzed == 1 ? "" : "s",
+			        pf->fuzz, pf->fuzz, pf->fuzz == 1 ? "" : "s");
 	}
 out:
 	free(p);

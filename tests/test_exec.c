@@ -29,6 +29,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -279,6 +280,26 @@ static void test_refused_without_sandbox(void **state)
 		assert_int_equal(rc, LC_EDENIED);
 		assert_non_null(strstr(lc_err_msg(), "sandbox"));
 	}
+}
+
+/* The seccomp filter is for the machine's own architecture (uname(2) names it). */
+static void test_filter_arch(void **state)
+{
+	struct utsname u;
+	lc_sandbox_report rep;
+
+	assert_int_equal(uname(&u), 0);
+	if (strcmp(u.machine, "x86_64") != 0 && strcmp(u.machine, "aarch64") != 0 &&
+	    strcmp(u.machine, "riscv64") != 0) {
+		/* any other: no filter, and the probe says why */
+		assert_null(lc_sandbox_arch());
+		lc_sandbox_probe(&rep);
+		assert_int_equal(rep.seccomp, 0);
+		assert_non_null(strstr(rep.why, "architecture"));
+		return;
+	}
+	assert_non_null(lc_sandbox_arch());
+	assert_string_equal(lc_sandbox_arch(), u.machine);
 }
 
 static void test_write_outside_denied(void **state)
@@ -672,6 +693,7 @@ int main(void)
 	        cmocka_unit_test(test_descriptors_closed),
 	        cmocka_unit_test(test_exit_status_and_signal),
 	        cmocka_unit_test(test_refused_without_sandbox),
+	        cmocka_unit_test(test_filter_arch),
 	        cmocka_unit_test(test_write_outside_denied),
 	        cmocka_unit_test(test_write_inside_allowed),
 	        cmocka_unit_test(test_git_read_only),

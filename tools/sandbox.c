@@ -90,7 +90,8 @@ static int seccomp_available(void)
 {
 	uint32_t action = SECCOMP_RET_ERRNO;
 
-	return syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) == 0;
+	return lc_sandbox_arch() != NULL &&
+	       syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) == 0;
 }
 
 void lc_sandbox_probe(lc_sandbox_report *out)
@@ -110,6 +111,10 @@ void lc_sandbox_probe(lc_sandbox_report *out)
 		         "this kernel does not offer Landlock (%s); it needs Linux >= 5.13 with "
 		         "landlock in the lsm= list",
 		         strerror(e));
+	else if (!out->seccomp && !lc_sandbox_arch())
+		snprintf(out->why, sizeof(out->why),
+		         "lcode has no seccomp filter for this build's architecture (it knows "
+		         "x86_64, aarch64 and riscv64)");
 	else if (!out->seccomp)
 		snprintf(out->why, sizeof(out->why),
 		         "this kernel does not offer seccomp filters (CONFIG_SECCOMP_FILTER)");
@@ -376,6 +381,42 @@ static int drop_capabilities(void)
 
 /* ---- 5. seccomp ---- */
 
+/*
+ * The audit architecture of this build (linux/audit.h), which seccomp_data
+ * carries for every call: the filter below allows calls of this one only.
+ * Syscall numbers are the build's own (sys/syscall.h), so a filter for
+ * another architecture would deny the wrong calls; where the build's
+ * architecture is not listed here, no filter is installed and the probe
+ * reports seccomp as unavailable, so commands are refused (or run
+ * unconfined with --no-sandbox). x86_64 without x32 (__ILP32__), aarch64
+ * and riscv64, little-endian: the filter reads an int argument from the
+ * low word of a 64-bit slot at its start.
+ */
+#if defined(__x86_64__) && !defined(__ILP32__)
+#define SECCOMP_ARCH      AUDIT_ARCH_X86_64
+#define SECCOMP_ARCH_NAME "x86_64"
+#define SECCOMP_X32       1
+#elif defined(__aarch64__) && defined(__AARCH64EL__) && !defined(__ILP32__)
+#define SECCOMP_ARCH      AUDIT_ARCH_AARCH64
+#define SECCOMP_ARCH_NAME "aarch64"
+#define SECCOMP_X32       0
+#elif defined(__riscv) && __riscv_xlen == 64 && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define SECCOMP_ARCH      AUDIT_ARCH_RISCV64
+#define SECCOMP_ARCH_NAME "riscv64"
+#define SECCOMP_X32       0
+#endif
+
+const char *lc_sandbox_arch(void)
+{
+#ifdef SECCOMP_ARCH
+	return SECCOMP_ARCH_NAME;
+#else
+	return NULL;
+#endif
+}
+
+#ifdef SECCOMP_ARCH
+
 #define ARCH_OFF offsetof(struct seccomp_data, arch)
 #define NR_OFF   offsetof(struct seccomp_data, nr)
 /* args are 64-bit little-endian; the low word holds an int argument */
@@ -428,7 +469,8 @@ static const int denied_syscalls[] = {
 };
 
 #define N_DENIED (sizeof(denied_syscalls) / sizeof(denied_syscalls[0]))
-/* arch check (3) + x32 check (3) + 2 per denied call + clone3 (2) + sockets (6) + clone (5) */
+/* arch check (3) + x32 check (3; 1 without x32) + 2 per denied call + clone3 (2) +
+ * sockets (6) + clone (5) */
 #define FILTER_LEN (6 + 2 * N_DENIED + 2 + 6 + 5)
 
 static int seccomp_apply(void)
@@ -439,12 +481,15 @@ static int seccomp_apply(void)
 
 	/* Another architecture's numbers mean other calls: refuse them all. */
 	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, ARCH_OFF);
-	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0);
+	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SECCOMP_ARCH, 1, 0);
 	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, RET_ERRNO(EPERM));
 	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, NR_OFF);
-	/* x32 calls share AUDIT_ARCH_X86_64 and carry bit 30 in the number. */
-	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, X32_SYSCALL_BIT, 0, 1);
-	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, RET_ERRNO(EPERM));
+	if (SECCOMP_X32) {
+		/* x32 calls share AUDIT_ARCH_X86_64 and carry bit 30 in the number. */
+		f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, X32_SYSCALL_BIT, 0,
+		                                      1);
+		f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, RET_ERRNO(EPERM));
+	}
 	for (i = 0; i < N_DENIED; i++) {
 		f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
 		                                      (uint32_t)denied_syscalls[i], 0, 1);
@@ -473,6 +518,15 @@ static int seccomp_apply(void)
 		return lc_err_set_errno(LC_EIO, errno, "sandbox: seccomp(SECCOMP_SET_MODE_FILTER)");
 	return 0;
 }
+
+#else /* no SECCOMP_ARCH */
+
+static int seccomp_apply(void)
+{
+	return lc_err_set(LC_EUNSUPPORTED, "sandbox: no seccomp filter for this architecture");
+}
+
+#endif
 
 int lc_sandbox_apply(const lc_sandbox_policy *p, int *git_mounted)
 {

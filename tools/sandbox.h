@@ -25,12 +25,12 @@
  *     abstract unix sockets of, processes outside the sandbox are denied.
  *  4. All capabilities dropped (bounding, ambient, effective, permitted,
  *     inheritable sets), so root in the sandbox is an ordinary uid 0.
- *  5. A seccomp filter (classic BPF, seccomp(2)): calls from another
- *     architecture and x32 calls fail; socket()/socketpair() for any family
- *     but AF_UNIX, ptrace, process_vm_readv/writev, io_uring, bpf, mount and
- *     the new mount API, umount, pivot_root, chroot, unshare, setns, clone
- *     with namespace flags, kexec, module loading, reboot, swapon/off,
- *     perf_event_open, userfaultfd, pidfd_getfd, open_by_handle_at, setsid
+ *  5. A seccomp filter (classic BPF, seccomp(2)) for the build's own
+ *     architecture (lc_sandbox_arch(); on any other the sandbox counts as
+ *     unavailable): calls from another architecture and x32 calls fail; socket()/socketpair() for
+ * any family but AF_UNIX, ptrace, process_vm_readv/writev, io_uring, bpf, mount and the new mount
+ * API, umount, pivot_root, chroot, unshare, setns, clone with namespace flags, kexec, module
+ * loading, reboot, swapon/off, perf_event_open, userfaultfd, pidfd_getfd, open_by_handle_at, setsid
  *     and setpgid fail with EPERM; clone3 fails with ENOSYS so that libc
  *     falls back to clone, whose flags the filter can see. setsid/setpgid
  *     are denied so that every process the command starts stays in its
@@ -57,6 +57,14 @@ typedef struct lc_sandbox_report {
  * missing is said in out->why). Touches nothing: safe in any process.
  */
 void lc_sandbox_probe(lc_sandbox_report *out);
+
+/*
+ * The architecture the seccomp filter is built for: "x86_64", "aarch64" or
+ * "riscv64" (uname -m spelling), NULL when this build's architecture has
+ * none; then lc_sandbox_probe() reports seccomp as unavailable, saying why.
+ * Static string.
+ */
+const char *lc_sandbox_arch(void);
 
 /* 1 when both Landlock and seccomp are available, else 0. */
 int lc_sandbox_usable(const lc_sandbox_report *r);

@@ -818,7 +818,8 @@ static int remote_complete(void *self, const lc_backend_req *req, lc_buf *out, l
 		}
 		{
 			double wait = s.retry_after >= 0 ? s.retry_after : backoff;
-			lc_info("remote: %s; trying again in %.1f s", lc_err_msg(), wait);
+			/* the message already names its subject ("remote: ...") */
+			lc_info("%s; trying again in %.1f s", lc_err_msg(), wait);
 			lc_err_clear();
 			stream_release(&s);
 			if ((rc = nap(wait, req->cancel)))

@@ -218,8 +218,8 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
 	return n;
 }
 
-/* 1536 -> "1.5 KiB" */
-static void human(double n, char *out, size_t cap)
+/* 1536, "/s" -> "1.5 KiB/s" */
+static void human(double n, const char *suffix, char *out, size_t cap)
 {
 	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
 	int u = 0;
@@ -228,30 +228,35 @@ static void human(double n, char *out, size_t cap)
 		n /= 1024;
 		u++;
 	}
-	snprintf(out, cap, u ? "%.1f %s" : "%.0f %s", n, unit[u]);
+	snprintf(out, cap, u ? "%.1f %s%s" : "%.0f %s%s", n, unit[u], suffix);
 }
 
 static void draw(struct dl *d, int last)
 {
 	char have[32], all[32], rate[32], eta[32] = "";
 	double t = now_s(), dt = t - d->t0;
-	double bps = dt > 0.2 ? (double)(d->size - d->t0_size) / dt : 0;
+	/* Early rates are noise, but the last line's is the whole download's, however short. */
+	double bps = (dt > 0.2 || (last && dt > 0)) ? (double)(d->size - d->t0_size) / dt : 0;
 
 	if (!last && t - d->last_draw < 0.2)
 		return;
 	d->last_draw = t;
-	human((double)d->size, have, sizeof(have));
-	human(bps, rate, sizeof(rate));
+	human((double)d->size, "", have, sizeof(have));
+	if (bps > 0) {
+		human(bps, "/s", rate, sizeof(rate));
+	} else {
+		snprintf(rate, sizeof(rate), "-- B/s"); /* not known yet, not zero */
+	}
 	if (d->total && bps > 0 && d->size <= d->total) {
 		double s = (double)(d->total - d->size) / bps;
 		snprintf(eta, sizeof(eta), "  ETA %dm%02ds", (int)(s / 60), (int)s % 60);
 	}
 	if (d->total) {
-		human((double)d->total, all, sizeof(all));
-		fprintf(stderr, "\r%5.1f%%  %s / %s  %s/s%s\033[K",
+		human((double)d->total, "", all, sizeof(all));
+		fprintf(stderr, "\r%5.1f%%  %s / %s  %s%s\033[K",
 		        100.0 * (double)d->size / (double)d->total, have, all, rate, eta);
 	} else {
-		fprintf(stderr, "\r%s  %s/s\033[K", have, rate);
+		fprintf(stderr, "\r%s  %s\033[K", have, rate);
 	}
 	if (last)
 		fputc('\n', stderr);

@@ -10,6 +10,8 @@ server and from Python's hashlib, not from lcode.
 import hashlib
 import json
 import os
+import pty
+import re
 import shutil
 import subprocess
 import sys
@@ -155,11 +157,15 @@ srv.reset([{"status": 429, "headers": {"Retry-After": "1"},
             "body": {"error": {"message": "slow down"}}},
            {"content": ["fine"]}])
 t0 = time.time()
-rc, out, err = run(repo, "-m", "hi")
+rc, out, err = run(repo, "-m", "hi", env=dict(ENV, LCODE_LOG="info"))
 dt = time.time() - t0
 check("429 then success: exit 0 after a retry", rc == 0 and out.strip() == "fine"
       and len(srv.chat_requests()) == 2, f"rc={rc} err={err!r}")
 check("429: Retry-After was honoured (waited >= 1 s)", dt >= 1.0, dt)
+retry_lines = [l for l in err.splitlines() if "trying again in 1.0 s" in l]
+check("429: one retry line naming its subject once",
+      len(retry_lines) == 1 and retry_lines[0].count("remote:") == 1
+      and "HTTP 429" in retry_lines[0] and "slow down" in retry_lines[0], err)
 
 # 4. A 400 with an error body: the server's own text, exit 3, no retry.
 srv.reset([{"status": 400, "body": {"error": {"message": "model 'x' does not support tools",
@@ -273,6 +279,30 @@ check("a server-named SHA-256 that differs is refused", rc == 1 and not os.path.
       and "ab" * 32 in err, f"rc={rc} err={err!r}")
 rc, out, err = pull(srv.url + "/files/e.gguf", "-o", out_path, "--sha256", "xyz")
 check("--sha256 that is not hex is a usage error", rc == 2, f"rc={rc} err={err!r}")
+
+# 12b. On a terminal the progress bar's last line gives the download's rate, however fast
+# it was: a file from loopback takes well under the bar's 0.2 s between redraws.
+out_path = os.path.join(top, "p.gguf")
+srv.files["p.gguf"] = {"data": data}
+master, slave = pty.openpty()
+p = subprocess.Popen([lcode, "pull", srv.url + "/files/p.gguf", "-o", out_path],
+                     stdout=subprocess.PIPE, stderr=slave, env=ENV)
+os.close(slave)
+bar = b""
+while True:
+    try:
+        chunk = os.read(master, 4096)
+    except OSError:  # EIO: the other end is closed
+        break
+    if not chunk:
+        break
+    bar += chunk
+os.close(master)
+p.wait(timeout=60)
+last = bar.decode(errors="replace").replace("\r\n", "\n").split("\r")[-1]
+check("pull on a terminal: the last progress line has a rate that is not 0 B/s",
+      p.returncode == 0 and re.search(r"[0-9.]+ (B|KiB|MiB|GiB)/s", last)
+      and "  0 B/s" not in last, repr(bar[-400:]))
 
 # 13. hf:OWNER/REPO/FILE goes to HF_ENDPOINT/OWNER/REPO/resolve/main/FILE; its X-Linked-ETag holds.
 gguf = os.path.join(os.environ.get("LC_SHARED_DATA", ""), "vocab", "ggml-vocab-qwen2.gguf")

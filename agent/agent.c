@@ -10,10 +10,11 @@
 #include "tools/git.h"
 #include "src/banned.h"
 
-#define ANSWER_MAX   ((size_t)1 << 20)
-#define MSGS_MAX     4096
-#define SHORT_OBS    600 /* bytes an old observation keeps when the context is tight */
-#define COMMIT_TITLE 72
+#define ANSWER_MAX    ((size_t)1 << 20)
+#define MSGS_MAX      4096
+#define SHORT_OBS     600 /* bytes an old observation keeps when the context is tight */
+#define COMMIT_TITLE  72
+#define FAILURE_SHOWN 300 /* bytes of the last failure's observation in the stop message */
 
 struct msg {
 	enum lc_chat_role role;
@@ -151,7 +152,7 @@ int lc_agent_render(lc_agent *a, lc_buf *out)
 		view[i].content = a->msgs[i].content;
 	}
 	rc = lc_chat_render(&a->o.backend->style, a->system, a->tools, a->react_intro, view,
-			    a->n_msgs, 0, out, NULL);
+	                    a->n_msgs, 0, out, NULL);
 	free(view);
 	return rc;
 }
@@ -315,6 +316,32 @@ static int finish_turn(lc_agent *a, const char *request, const char *answer, int
 	return rc;
 }
 
+/*
+ * The request ends at its max_failures-th refused, failed or malformed call:
+ * say how many, the limit, and what the last one was told, on one line.
+ */
+static int too_many_failures(lc_agent *a, int failures, const char *tool, const char *obs)
+{
+	char last[FAILURE_SHOWN + 1];
+	size_t len = obs ? strlen(obs) : 0, n = len < FAILURE_SHOWN ? len : FAILURE_SHOWN;
+	int cut;
+
+	while (n > 0 && n < len && ((unsigned char)obs[n] & 0xC0) == 0x80)
+		n--; /* do not cut a UTF-8 sequence */
+	cut = n < len;
+	for (size_t i = 0; i < n; i++)
+		last[i] = obs[i] == '\n' ? ' ' : obs[i];
+	while (n > 0 && last[n - 1] == ' ')
+		n--;
+	last[n] = '\0';
+	return lc_err_set(
+	        LC_EDENIED,
+	        "%d tool calls were refused or failed (max-failures is %d); the last, %s%s: "
+	        "%s%s",
+	        failures, a->o.max_failures, tool && tool[0] ? "a call of " : "",
+	        tool && tool[0] ? tool : "a malformed call", last, cut ? " [...]" : "");
+}
+
 /* Run the calls of one message; returns 1 to go on, 0 when the request must end. */
 static int run_calls(lc_agent *a, const lc_parsed_msg *pm, lc_call_guard *guard, int *failures,
                      int *rc_out)
@@ -363,11 +390,8 @@ static int run_calls(lc_agent *a, const lc_parsed_msg *pm, lc_call_guard *guard,
 			go_on = 0;
 			break;
 		}
-		if (st != LC_TOOL_OK && ++*failures > a->o.max_failures) {
-			*rc_out =
-			        lc_err_set(LC_EDENIED,
-			                   "%d tool calls were refused or failed; the last: %.200s",
-			                   *failures, obs.data ? obs.data : "");
+		if (st != LC_TOOL_OK && ++*failures >= a->o.max_failures) {
+			*rc_out = too_many_failures(a, *failures, c->name, obs.data);
 			go_on = 0;
 		}
 	}
@@ -427,9 +451,8 @@ static int step(lc_agent *a, lc_chat_msg **view, lc_buf *text, lc_call_guard *gu
 		emit(a, LC_EV_OBSERVATION, obs, "", NULL, LC_TOOL_REFUSED, NULL);
 		if ((rc = push_msg(a, LC_ROLE_TOOL, obs)))
 			return rc;
-		if (++*failures > a->o.max_failures)
-			return lc_err_set(LC_EDENIED, "the model's tool calls kept failing: %s",
-			                  obs);
+		if (++*failures >= a->o.max_failures)
+			return too_many_failures(a, *failures, NULL, obs);
 		return 0;
 	}
 	if (rc)

@@ -59,7 +59,7 @@ typedef struct lc_agent_opts {
 	const char *react_intro;        /* copied; may be NULL */
 	int constrain;                  /* constrained decoding (local backends) */
 	int max_steps;                  /* model messages per request; 0: 40 */
-	int max_failures;               /* refused or failed calls per request; 0: 6 */
+	int max_failures; /* the Nth refused, failed or malformed call ends the request; 0: 6 */
 	int commit;                     /* commit the changes at the end of a request */
 	int answer_reserve; /* tokens kept free for the answer; 0: a quarter of n_ctx, at most 2048
 	                     */

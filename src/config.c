@@ -112,6 +112,12 @@ static int set_key(lc_config *cfg, const char *key, const char *v, const char *b
 		cfg->max_steps = (int)x;
 		return 0;
 	}
+	if (strcmp(key, "max-failures") == 0) {
+		if (parse_long(v, 1, 1000, &x))
+			return *why = "max-failures takes a whole number from 1 to 1000", 1;
+		cfg->max_failures = (int)x;
+		return 0;
+	}
 	if (strcmp(key, "seed") == 0) {
 		if (parse_long(v, 0, 2147483647L, &x))
 			return *why = "seed takes a whole number from 0 to 2147483647", 1;
@@ -168,6 +174,8 @@ static void merge(lc_config *cfg, lc_config *next)
 		cfg->n_threads = next->n_threads;
 	if (next->max_steps)
 		cfg->max_steps = next->max_steps;
+	if (next->max_failures)
+		cfg->max_failures = next->max_failures;
 	if (next->temp >= 0)
 		cfg->temp = next->temp;
 	if (next->seed >= 0)
@@ -352,6 +360,8 @@ void lc_config_apply(const lc_config *cfg, struct lc_run_opts *o)
 		o->n_threads = cfg->n_threads;
 	if (!o->max_steps)
 		o->max_steps = cfg->max_steps;
+	if (!o->max_failures)
+		o->max_failures = cfg->max_failures;
 	if (o->temp < 0)
 		o->temp = cfg->temp >= 0 ? cfg->temp : 0.0f;
 	if (!o->has_seed && cfg->seed >= 0) {

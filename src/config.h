@@ -16,6 +16,7 @@
  *   temp                  a number >= 0
  *   seed                  a whole number >= 0
  *   max-steps             a whole number
+ *   max-failures          a whole number
  *   call-format           hermes | llama3 | mistral | react
  *   commit                true | false
  *   pre-commit.request    the request `lcode pre-commit` runs over the staged files
@@ -45,11 +46,12 @@ typedef struct lc_config {
 	float temp;               /* < 0 */
 	long long seed;           /* < 0 */
 	int commit;               /* -1, else 0 or 1 */
+	int max_failures;         /* 0 */
 } lc_config;
 
 #define LC_CONFIG_INIT                                                                             \
 	{                                                                                          \
-		NULL, NULL, NULL, -1, 0, 0, 0, -1.0f, -1, -1                                       \
+		NULL, NULL, NULL, -1, 0, 0, 0, -1.0f, -1, -1, 0                                    \
 	}
 
 /* Free what a config owns and set it back to LC_CONFIG_INIT. */

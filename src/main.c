@@ -70,6 +70,8 @@ static void usage(FILE *f)
 	        "      --seed N           random seed for sampling\n"
 	        "      --max-steps N      model messages per request (default 40)\n"
 	        "      --max-tokens N     tokens per model message (default 2048)\n"
+	        "      --max-failures N   stop a request at its Nth refused or failed tool call\n"
+	        "                         (default 6)\n"
 	        "      --script FILE      let a script speak for the model (for tests)\n"
 	        "      --dump-prompt FILE write the conversation, as the model sees it, to FILE\n"
 	        "  -h, --help             show this help and exit\n"
@@ -131,7 +133,8 @@ int main(int argc, char **argv)
 		OPT_BACKEND,
 		OPT_BASE_URL,
 		OPT_REMOTE_MODEL,
-		OPT_REMOTE_TIMEOUT
+		OPT_REMOTE_TIMEOUT,
+		OPT_MAX_FAILURES
 	};
 	static const struct option opts[] = {
 	        {"help", no_argument, NULL, 'h'},
@@ -151,6 +154,7 @@ int main(int argc, char **argv)
 	        {"seed", required_argument, NULL, OPT_SEED},
 	        {"max-steps", required_argument, NULL, OPT_MAX_STEPS},
 	        {"max-tokens", required_argument, NULL, OPT_MAX_TOKENS},
+	        {"max-failures", required_argument, NULL, OPT_MAX_FAILURES},
 	        {"script", required_argument, NULL, OPT_SCRIPT},
 	        {"dump-prompt", required_argument, NULL, OPT_DUMP_PROMPT},
 	        {"backend", required_argument, NULL, OPT_BACKEND},
@@ -243,6 +247,10 @@ int main(int argc, char **argv)
 			break;
 		case OPT_MAX_STEPS:
 			if (parse_int("--max-steps", optarg, 1, 10000, &ro.max_steps))
+				return LC_EXIT_USAGE;
+			break;
+		case OPT_MAX_FAILURES:
+			if (parse_int("--max-failures", optarg, 1, 1000, &ro.max_failures))
 				return LC_EXIT_USAGE;
 			break;
 		case OPT_MAX_TOKENS:

@@ -484,6 +484,7 @@ int lc_session_open(struct lc_session *s, const struct lc_run_opts *given)
 	ao.react_intro = react.data;
 	ao.constrain = !o->no_constrain;
 	ao.max_steps = o->max_steps;
+	ao.max_failures = o->max_failures;
 	ao.commit = !o->no_commit;
 	ao.cancel = &lc_cancel_flag;
 	ao.on_event = on_event;

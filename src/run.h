@@ -33,7 +33,8 @@ struct lc_run_opts {
 	int no_commit;
 	int no_constrain;
 	int n_ctx, n_threads, max_steps, max_tokens;
-	float temp; /* < 0: not given */
+	int max_failures; /* --max-failures: refused or failed calls that end a request */
+	float temp;       /* < 0: not given */
 	unsigned long long seed;
 	int has_seed;            /* seed was given */
 	const char *call_format; /* --call-format: hermes, llama3, mistral, react */

@@ -611,11 +611,16 @@ static void test_max_failures(void **state)
 		strcat(script, turn);
 	}
 	assert_int_equal(run(f, script, "edit calc", &ro), LC_OUTCOME_FAILED);
-	/* two failures allowed, the third ends the request */
-	assert_int_equal(count_events(f, LC_EV_CALL), 3);
-	for (size_t i = 0; i < 3; i++)
+	/* the second failure ends the request */
+	assert_int_equal(count_events(f, LC_EV_CALL), 2);
+	for (size_t i = 0; i < 2; i++)
 		assert_int_equal(event(f, LC_EV_OBSERVATION, i)->status, LC_TOOL_REFUSED);
-	assert_non_null(strstr(f->err, "3 tool calls were refused"));
+	/* how many, the limit, and what the last call was told, on one line */
+	assert_non_null(strstr(f->err, "2 tool calls were refused or failed (max-failures is 2)"));
+	assert_non_null(strstr(f->err, "the last, a call of edit: error: edit of calc.py refused"));
+	assert_non_null(strstr(f->err, "matches no place in the file"));
+	assert_int_not_equal(f->err[strlen(f->err) - 1], ' ');
+	assert_null(strchr(f->err, '\n'));
 	assert_int_equal(count_events(f, LC_EV_FINAL), 0);
 	assert_untouched(f);
 }

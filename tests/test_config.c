@@ -75,6 +75,7 @@ static void test_format(void **state)
 	                   "temp = 0.5\n"
 	                   "seed = 42\n"
 	                   "max-steps = 7\n"
+	                   "max-failures = 3\n"
 	                   "call-format = react\n"
 	                   "commit = false\n"
 	                   "pre-commit.request = \"add # type hints, say \\\"hi\\\"  \"\n";
@@ -88,6 +89,7 @@ static void test_format(void **state)
 	assert_true(c.temp == 0.5f);
 	assert_int_equal(c.seed, 42);
 	assert_int_equal(c.max_steps, 7);
+	assert_int_equal(c.max_failures, 3);
 	assert_string_equal(c.call_format, "react");
 	assert_int_equal(c.commit, 0);
 	assert_string_equal(c.pre_commit_request, "add # type hints, say \"hi\"  ");
@@ -106,6 +108,7 @@ static void test_errors(void **state)
 	        {"ctx = 12x\n", "f.conf:1: ctx takes a whole number"},
 	        {"temp = -1\n", "f.conf:1: temp takes a number"},
 	        {"commit = yes\n", "f.conf:1: commit takes true or false"},
+	        {"max-failures = 0\n", "f.conf:1: max-failures takes a whole number from 1"},
 	        {"\n\nmodel = \"open\n", "f.conf:3: the quoted value has no closing"},
 	        {"model = \"a\" b\n", "f.conf:1: text after the closing"},
 	        {"= 3\n", "f.conf:1: expected 'key = value'"},

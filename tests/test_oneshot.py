@@ -225,6 +225,48 @@ refused = write_script([call("edit", {"path": "calc.py", "search": "nope%d" % i,
 rc, out, err = run(repo, "--model", vocab, "--script", refused, "-m", "edit", "--json")
 check("failed: exit status 1 after too many refused calls", rc == 1, f"rc={rc} err={err!r}")
 check("failed: the file is untouched", read(repo, "calc.py") == CALC_PY)
+evs = events(out) or []
+check("failed: by default the 6th refused call ends the request",
+      sum(e["type"] == "call" for e in evs) == 6, f"{[e['type'] for e in evs]}")
+
+# --max-failures N: the Nth refused call ends the request; the message says how many, the
+# limit, and what the last call was told (here: its SEARCH text matches nothing).
+rc, out, err = run(repo, "--model", vocab, "--script", refused, "-m", "edit", "--json",
+                   "--max-failures", "3")
+evs = events(out) or []
+check("--max-failures 3: exit status 1", rc == 1, f"rc={rc} err={err!r}")
+check("--max-failures 3: three calls, all refused",
+      sum(e["type"] == "call" for e in evs) == 3 and
+      [e.get("status") for e in evs if e["type"] == "observation"] == ["refused"] * 3,
+      f"{[e['type'] for e in evs]}")
+msg = evs[-1].get("message", "") if evs else ""
+check("--max-failures 3: the error says how many, the limit and what failed",
+      evs and evs[-1].get("type") == "error" and
+      "3 tool calls were refused or failed (max-failures is 3)" in msg and
+      "a call of edit: error: edit of calc.py refused" in msg and
+      "matches no place" in msg, msg)
+check("--max-failures 3: stderr says it too", "max-failures is 3" in err, repr(err))
+check("--max-failures 3: the file is untouched", read(repo, "calc.py") == CALC_PY)
+os.makedirs(os.path.join(repo, ".lcode"), exist_ok=True)
+with open(os.path.join(repo, ".lcode", "config"), "w") as f:
+    f.write("max-failures = 2\n")
+rc, out, err = run(repo, "--model", vocab, "--script", refused, "-m", "edit", "--json")
+evs = events(out) or []
+check("max-failures = 2 in .lcode/config: two calls, exit status 1",
+      rc == 1 and sum(e["type"] == "call" for e in evs) == 2, f"rc={rc} err={err!r}")
+rc, out, err = run(repo, "--model", vocab, "--script", refused, "-m", "edit", "--json",
+                   "--max-failures", "4")
+evs = events(out) or []
+check("--max-failures beats the configuration",
+      rc == 1 and sum(e["type"] == "call" for e in evs) == 4, f"rc={rc} err={err!r}")
+with open(os.path.join(repo, ".lcode", "config"), "w") as f:
+    f.write("max-failures = 0\n")
+rc, out, err = run(repo, "--model", vocab, "--script", refused, "-m", "edit")
+check("max-failures = 0 is a usage error naming the key",
+      rc == 2 and "max-failures takes a whole number from 1 to 1000" in err, f"rc={rc} err={err!r}")
+os.remove(os.path.join(repo, ".lcode", "config"))
+rc, out, err = run(repo, "--model", vocab, "--script", refused, "-m", "edit", "--max-failures", "x")
+check("--max-failures x is a usage error", rc == 2 and "--max-failures" in err, f"rc={rc} err={err!r}")
 
 # --- usage: exit 2 -------------------------------------------------------------------
 repo = new_repo()

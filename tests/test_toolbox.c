@@ -655,6 +655,35 @@ static void test_shell_without_executor_refused(void **state)
 	f->tb = tb;
 }
 
+/* On a kernel without Landlock (forced by sandbox.h's test switch) the shell refuses. */
+static void test_shell_refused_without_landlock(void **state)
+{
+	struct fx *f = *state;
+	lc_exec_opts eo = LC_EXEC_OPTS_INIT;
+	lc_toolbox_opts to = {0};
+	lc_toolbox *tb = f->tb;
+	lc_exec *e;
+	int rc;
+
+	assert_int_equal(setenv(LC_SANDBOX_TEST_NO_LANDLOCK, "1", 1), 0);
+	eo.repo_root = f->dir;
+	rc = lc_exec_start(&e, &eo);
+	unsetenv(LC_SANDBOX_TEST_NO_LANDLOCK);
+	assert_int_equal(rc, 0);
+	to.repo_path = f->dir;
+	to.exec = e;
+	assert_int_equal(lc_toolbox_new(&f->tb, &to), 0);
+	expect_refused(f, "shell", "{\"command\": \"touch made.txt\"}",
+	               "error: shell: refusing to run commands without a sandbox: this kernel "
+	               "does not offer Landlock");
+	expect_refused(f, "shell", "{\"command\": \"touch made.txt\"}",
+	               "(--no-sandbox runs them unconfined)");
+	assert_no_file(f->dir, "made.txt");
+	lc_toolbox_free(f->tb);
+	lc_exec_free(e);
+	f->tb = tb;
+}
+
 /* --- approval, undo, the user's work ------------------------------------------- */
 
 static void test_approval_refused(void **state)
@@ -835,6 +864,7 @@ int main(void)
 	        T(test_paths_escaping_refused),
 	        T(test_shell),
 	        T(test_shell_without_executor_refused),
+	        T(test_shell_refused_without_landlock),
 	        T(test_approval_refused),
 	        T(test_undo_restores_bytes),
 	        T(test_user_work_survives),

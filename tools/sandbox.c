@@ -16,6 +16,7 @@
 #include <sched.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -96,11 +97,17 @@ static int seccomp_available(void)
 
 void lc_sandbox_probe(lc_sandbox_report *out)
 {
+	const char *forced = getenv(LC_SANDBOX_TEST_NO_LANDLOCK);
 	int e;
 
 	memset(out, 0, sizeof(*out));
 	out->landlock_abi = ll_abi();
 	e = errno;
+	if (forced && strcmp(forced, "1") == 0) {
+		/* For tests: the refusal path on a kernel that has Landlock. */
+		out->landlock_abi = 0;
+		e = ENOSYS;
+	}
 	out->seccomp = seccomp_available();
 	if (out->landlock_abi == 0 && !out->seccomp)
 		snprintf(out->why, sizeof(out->why),

@@ -53,6 +53,14 @@ typedef struct lc_sandbox_report {
 } lc_sandbox_report;
 
 /*
+ * For tests only: when this environment variable is "1", lc_sandbox_probe()
+ * reports Landlock as missing (ENOSYS) whatever the kernel offers, so that
+ * the refusal and the --no-sandbox opt-out can be tested on any kernel. It
+ * can only make lcode refuse commands, never confine them less.
+ */
+#define LC_SANDBOX_TEST_NO_LANDLOCK "LCODE_TEST_NO_LANDLOCK"
+
+/*
  * Find out what this kernel offers. Fills *out; never fails (what is
  * missing is said in out->why). Touches nothing: safe in any process.
  */

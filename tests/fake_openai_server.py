@@ -15,12 +15,19 @@ Replies to POST /v1/chat/completions come from a script, one per request:
   {"cut": True, ...}        the stream closes before its end (no [DONE])
   {"status": 429, "headers": {...}, "body": {...}}   an HTTP error
   {"silent": 30}            headers, then nothing for 30 s
+  {"silent_after": 30, ...} the content deltas, then nothing for 30 s
+  {"cut_before": True}      the role-only first event, then the connection closes
+  {"name_split": 2, ...}    each call's name arrives in 2 deltas (the id with the first)
+  {"piece": 3, "crlf": True, "comments": True, ...}   the event stream written 3 bytes
+      at a time (each its own TCP segment), lines ended by CRLF, ": keep-alive"
+      comment lines between events
 Every request is recorded in .requests (path, headers, JSON body).
 
 Files: .files[name] = {"data": bytes, "ranges": bool, "cut_at": n (the first
 response stops after n bytes), "headers": {...}}, served at /files/NAME.
 """
 import json
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -101,6 +108,19 @@ class FakeServer:
                     return
                 base = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1,
                         "model": "fake-model"}
+                eol = b"\r\n" if r.get("crlf") else b"\n"
+
+                def send(raw):
+                    n = r.get("piece")
+                    if not n:
+                        self.wfile.write(raw)
+                        self.wfile.flush()
+                        return
+                    self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                    for k in range(0, len(raw), n):
+                        self.wfile.write(raw[k:k + n])
+                        self.wfile.flush()
+                        time.sleep(0.002)
 
                 def event(delta=None, finish=None, usage=None):
                     c = dict(base)
@@ -108,17 +128,29 @@ class FakeServer:
                                                       "finish_reason": finish}]
                     if usage:
                         c["usage"] = usage
-                    self.wfile.write(b"data: " + json.dumps(c).encode() + b"\n\n")
-                    self.wfile.flush()
+                    if r.get("comments"):
+                        send(b": keep-alive" + eol + eol)
+                    send(b"data: " + json.dumps(c).encode() + eol + eol)
 
                 event({"role": "assistant", "content": ""})
+                if r.get("cut_before"):
+                    self.close_connection = True
+                    return
                 for piece in r.get("content", []):
                     event({"content": piece})
+                if "silent_after" in r:
+                    time.sleep(r["silent_after"])
+                    return
                 for i, call in enumerate(r.get("calls", [])):
                     if r.get("same_index"):
                         i = 0
+                    k = r.get("name_split", 1)
+                    step = -(-len(call["name"]) // k)
+                    parts = [call["name"][j:j + step] for j in range(0, len(call["name"]), step)]
                     event({"tool_calls": [{"index": i, "id": call["id"], "type": "function",
-                                           "function": {"name": call["name"], "arguments": ""}}]})
+                                           "function": {"name": parts[0], "arguments": ""}}]})
+                    for part in parts[1:]:
+                        event({"tool_calls": [{"index": i, "function": {"name": part}}]})
                     if r.get("cut"):
                         self.close_connection = True
                         return
@@ -129,8 +161,7 @@ class FakeServer:
                     return
                 event({}, "tool_calls" if r.get("calls") else "stop")
                 event(usage={"prompt_tokens": 1000, "completion_tokens": 10, "total_tokens": 1010})
-                self.wfile.write(b"data: [DONE]\n\n")
-                self.wfile.flush()
+                send(b"data: [DONE]" + eol + eol)
                 self.close_connection = True
 
             def serve_file(self, name):

@@ -20,6 +20,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from fake_openai_server import FakeServer  # noqa: E402
+import make_model  # noqa: E402
 
 lcode = sys.argv[1]
 results = []
@@ -151,6 +152,34 @@ check("same index, new id: two calls, each answered by its own id",
       rc == 0 and [m.get("tool_call_id") for m in msgs if m["role"] == "tool"] == ["o1", "o2"]
       and "hello.py" in msgs[-1]["content"], f"rc={rc} err={err!r} {msgs[2:]}")
 
+# 2c. The event stream in 3-byte TCP segments, CRLF line ends, ": keep-alive" comments
+# between events (all allowed by the WHATWG server-sent events format): same result.
+srv.reset([
+    {"content": ["Reading ", "it."], "calls": [call("p1", "read_file", {"path": "hello.py"})],
+     "piece": 3, "crlf": True, "comments": True},
+    {"content": ["It returns ", "hello."], "piece": 3, "crlf": True, "comments": True},
+])
+rc, out, err = run(repo, "-m", "what does greet return?")
+chats = srv.chat_requests()
+msgs = chats[1]["body"]["messages"] if len(chats) == 2 else []
+check("tiny CRLF pieces with comments: the call and the answer come through",
+      rc == 0 and out.strip() == "It returns hello."
+      and [m.get("tool_call_id") for m in msgs if m["role"] == "tool"] == ["p1"]
+      and msgs[2]["content"] == "Reading it.", f"rc={rc} out={out!r} err={err!r} {msgs[2:]}")
+
+# 2d. A tool name that arrives in three deltas is one name, not three calls.
+srv.reset([
+    {"calls": [call("n1", "read_file", {"path": "hello.py"})], "name_split": 3},
+    {"content": ["ok"]},
+])
+rc, out, err = run(repo, "-m", "look")
+chats = srv.chat_requests()
+a = chats[1]["body"]["messages"][2] if len(chats) == 2 else {}
+check("a name split across deltas: one read_file call, answered",
+      rc == 0 and [c["function"]["name"] for c in a.get("tool_calls", [])] == ["read_file"]
+      and "return 'hello'" in chats[1]["body"]["messages"][3]["content"],
+      f"rc={rc} err={err!r} {a}")
+
 # 3. 429 with Retry-After, then success.
 repo = new_repo("retry")
 srv.reset([{"status": 429, "headers": {"Retry-After": "1"},
@@ -166,6 +195,14 @@ retry_lines = [l for l in err.splitlines() if "trying again in 1.0 s" in l]
 check("429: one retry line naming its subject once",
       len(retry_lines) == 1 and retry_lines[0].count("remote:") == 1
       and "HTTP 429" in retry_lines[0] and "slow down" in retry_lines[0], err)
+
+# 3b. 503 without Retry-After: the backoff's first pause (0.5 s), then success.
+srv.reset([{"status": 503, "body": {"error": "loading model"}}, {"content": ["up"]}])
+rc, out, err = run(repo, "-m", "hi", env=dict(ENV, LCODE_LOG="info"))
+check("503 then success: exit 0 after one retry, paused by the backoff's 0.5 s",
+      rc == 0 and out.strip() == "up" and len(srv.chat_requests()) == 2
+      and "HTTP 503" in err and "loading model; trying again in 0.5 s" in err,
+      f"rc={rc} err={err!r}")
 
 # 4. A 400 with an error body: the server's own text, exit 3, no retry.
 srv.reset([{"status": 400, "body": {"error": {"message": "model 'x' does not support tools",
@@ -183,6 +220,13 @@ rc, out, err = run(repo, "-m", "hi")
 check("cut stream: exit 3, says the stream ended early",
       rc == 3 and "ended before the message did" in err, f"rc={rc} err={err!r}")
 
+# 5b. A stream cut before any content is tried again: nothing was shown or half-parsed.
+srv.reset([{"cut_before": True}, {"content": ["whole"]}])
+rc, out, err = run(repo, "-m", "hi")
+check("cut before any content: retried, then the answer",
+      rc == 0 and out.strip() == "whole" and len(srv.chat_requests()) == 2,
+      f"rc={rc} err={err!r}")
+
 # 6. A server that goes silent: the time-out ends it.
 srv.reset([{"silent": 6}])
 t0 = time.time()
@@ -191,6 +235,16 @@ dt = time.time() - t0
 check("silent server: exit 3 with a time-out message", rc == 3 and "no answer" in err,
       f"rc={rc} err={err!r}")
 check("silent server: gave up well before the server spoke", dt < 5.5, dt)
+
+# 6b. Silence in the middle of a stream: the same time-out, and no retry (text was shown).
+srv.reset([{"content": ["Half an ", "answer"], "silent_after": 6}])
+t0 = time.time()
+rc, out, err = run(repo, "-m", "hi", "--remote-timeout", "1")
+dt = time.time() - t0
+check("silent mid-stream: exit 3 with a time-out message, one request",
+      rc == 3 and "no answer" in err and len(srv.chat_requests()) == 1,
+      f"rc={rc} err={err!r}")
+check("silent mid-stream: gave up well before the server spoke again", dt < 5.5, dt)
 
 # 7. Nothing listening: a clear message after retries.
 dead = FakeServer()
@@ -305,8 +359,11 @@ check("pull on a terminal: the last progress line has a rate that is not 0 B/s",
       and "  0 B/s" not in last, repr(bar[-400:]))
 
 # 13. hf:OWNER/REPO/FILE goes to HF_ENDPOINT/OWNER/REPO/resolve/main/FILE; its X-Linked-ETag holds.
-gguf = os.path.join(os.environ.get("LC_SHARED_DATA", ""), "vocab", "ggml-vocab-qwen2.gguf")
-gdata = open(gguf, "rb").read() if os.path.exists(gguf) else data
+# The file is a small qwen2 model whose 2-D weights are all Q8_0 (tests/make_model.py).
+model_src = os.path.join(top, "tiny-src.gguf")
+make_model.write(model_src, arch="qwen2", qtype="Q8_0", n_embd=64, n_layer=1, n_head=2,
+                 n_head_kv=1, n_ff=128, n_ctx=256)
+gdata = open(model_src, "rb").read()
 srv.files["tiny.gguf"] = {"data": gdata,
                           "headers": {"X-Linked-ETag": '"' + hashlib.sha256(gdata).hexdigest() + '"'}}
 srv.reset()
@@ -315,29 +372,28 @@ check("hf: resolves to /OWNER/REPO/resolve/main/FILE",
       rc == 0 and [r["path"] for r in srv.requests] == ["/someone/some-repo/resolve/main/tiny.gguf"],
       f"rc={rc} err={err!r} {[r['path'] for r in srv.requests]}")
 
-# 14. lcode models lists it with its architecture and dominant type.
+# 14. lcode models lists it with the architecture and the type most of its bytes have.
 p = subprocess.run([lcode, "models"], capture_output=True, text=True, env=ENV, timeout=30)
-line = next((l for l in p.stdout.splitlines() if l.startswith("tiny.gguf")), "")
-check("models: lists tiny.gguf and a.gguf", p.returncode == 0 and line
-      and any(l.startswith("a.gguf") for l in p.stdout.splitlines()), p.stdout + p.stderr)
-if os.path.exists(gguf):
-    check("models: the vocabulary file's architecture is qwen2", " qwen2 " in line, line)
+rows = {l.split()[0]: l.split() for l in p.stdout.splitlines()[1:] if l.strip()}
+check("models: lists tiny.gguf and a.gguf", p.returncode == 0 and "tiny.gguf" in rows
+      and "a.gguf" in rows, p.stdout + p.stderr)
+check("models: the header names the columns",
+      p.stdout.splitlines()[0].split() == ["NAME", "SIZE", "ARCH", "QUANT"], p.stdout)
+check("models: tiny.gguf is qwen2, Q8_0 (as written)",
+      rows.get("tiny.gguf", [])[-2:] == ["qwen2", "Q8_0"], rows.get("tiny.gguf"))
+check("models: a file that is not GGUF says so instead of a type",
+      "unreadable" in " ".join(rows.get("a.gguf", [])), rows.get("a.gguf"))
 
 # 15. --model NAME finds the file in the models directory (it gets past the model check).
-p = subprocess.run([lcode, "tokenize", "--model", os.path.join(models_dir, "tiny.gguf"), "hi"],
-                   capture_output=True, text=True, env=ENV, timeout=30)
-if os.path.exists(gguf) and p.returncode == 0:
-    repo = new_repo("byname")
-    p = subprocess.run([lcode, "-C", repo, "--model", "tiny", "--no-sandbox", "-m", "hi",
-                        "--script", os.devnull], capture_output=True, text=True, env=ENV,
-                       timeout=60)
-    check("--model NAME resolves in the models directory (an empty script answers)",
-          p.returncode == 0, f"rc={p.returncode} err={p.stderr!r}")
-    p = subprocess.run([lcode, "-C", repo, "--model", "tinyx", "--no-sandbox", "-m", "hi",
-                        "--script", os.devnull], capture_output=True, text=True, env=ENV,
-                       timeout=60)
-    check("--model with an unknown name fails on the name as given",
-          p.returncode == 3 and "'tinyx'" in p.stderr, f"rc={p.returncode} err={p.stderr!r}")
+repo = new_repo("byname")
+p = subprocess.run([lcode, "-C", repo, "--model", "tiny", "--no-sandbox", "-m", "hi",
+                    "--script", os.devnull], capture_output=True, text=True, env=ENV, timeout=60)
+check("--model NAME resolves in the models directory (an empty script answers)",
+      p.returncode == 0, f"rc={p.returncode} err={p.stderr!r}")
+p = subprocess.run([lcode, "-C", repo, "--model", "tinyx", "--no-sandbox", "-m", "hi",
+                    "--script", os.devnull], capture_output=True, text=True, env=ENV, timeout=60)
+check("--model with an unknown name fails on the name as given",
+      p.returncode == 3 and "'tinyx'" in p.stderr, f"rc={p.returncode} err={p.stderr!r}")
 
 srv.close()
 shutil.rmtree(top, ignore_errors=True)

@@ -8,6 +8,11 @@
  *   model_probe MODEL greedy TOKENS N
  *       prefill TOKENS, then decode N tokens one at a time by argmax (lowest
  *       id on ties); print the ids on one line
+ *   model_probe MODEL forced TOKENS N_PROMPT
+ *       prefill the first N_PROMPT of TOKENS, then decode the rest one at a
+ *       time (teacher forcing: the given tokens, not the model's choices);
+ *       print the argmax after the prefill and after each decoded token
+ *       (lowest id on ties), n_tokens - N_PROMPT + 1 ids on one line
  *   model_probe MODEL check TOKENS
  *       print "name max_abs_diff" lines comparing ways of computing the same
  *       logits: batched vs token by token, truncate + re-eval, a small
@@ -179,7 +184,7 @@ int main(int argc, char **argv)
 	int n, nv, i;
 
 	if (argc < 4) {
-		fprintf(stderr, "usage: model_probe MODEL logits|greedy|check TOKENS ...\n");
+		fprintf(stderr, "usage: model_probe MODEL logits|greedy|forced|check TOKENS ...\n");
 		return 2;
 	}
 	n = parse_tokens(argv[3], &toks);
@@ -222,6 +227,26 @@ int main(int argc, char **argv)
 			printf("%s%d", i ? " " : "", (int)t);
 			if (i + 1 < steps && lc_model_eval(m, &t, 1, lg, 0) < 0)
 				return fail();
+		}
+		printf("\n");
+		free(lg);
+	} else if (strcmp(argv[2], "forced") == 0 && argc >= 5) {
+		int n_prompt = (int)strtol(argv[4], NULL, 10);
+		float *lg;
+
+		if (n_prompt < 1 || n_prompt > n)
+			return 2;
+		if (open_model(argv[1], &g, &m, 2, 0, 0) < 0)
+			return fail();
+		nv = lc_model_n_vocab(m);
+		lg = malloc((size_t)nv * sizeof(float));
+		if (!lg || lc_model_eval(m, toks, n_prompt, lg, 0) < 0)
+			return fail();
+		printf("%d", argmax(lg, nv));
+		for (i = n_prompt; i < n; i++) {
+			if (lc_model_eval(m, toks + i, 1, lg, 0) < 0)
+				return fail();
+			printf(" %d", argmax(lg, nv));
 		}
 		printf("\n");
 		free(lg);

@@ -432,6 +432,107 @@ static void test_undo_stack_and_empty_change(void **state)
 	assert_int_equal(lc_git_undo(f->repo, &f->out), LC_ENOTFOUND);
 }
 
+/* How many refs git for-each-ref lists under refs/lcode/snapshots. */
+static long n_snapshot_refs(struct fx *f)
+{
+	char *s = git_out(f, "for-each-ref refs/lcode/snapshots | wc -l");
+	long n = strtol(s, NULL, 10);
+
+	free(s);
+	return n;
+}
+
+static void test_empty_changes_leave_no_refs(void **state)
+{
+	struct fx *f = *state;
+	char snap[LC_GIT_OID_HEX], cmd[128];
+	size_t n = 99;
+	int i;
+
+	/* a snapshot made on purpose is never swept */
+	assert_int_equal(lc_git_snapshot(f->repo, "kept on purpose\n", snap), 0);
+	assert_int_equal(n_snapshot_refs(f), 1);
+	/* a journal snapshot ref no change needs, as an earlier version left them */
+	assert_int_equal(testrepo_sh("cd '%s' && c=$(git commit-tree -m 'lcode snapshot: before a "
+	                             "change' HEAD^{tree}) && git update-ref "
+	                             "refs/lcode/snapshots/$c $c",
+	                             f->dir),
+	                 0);
+	assert_int_equal(n_snapshot_refs(f), 2);
+	/* eleven changes that change nothing (say, eleven read-only commands) */
+	for (i = 0; i < 11; i++) {
+		assert_int_equal(lc_git_change_begin(f->repo), 0);
+		assert_int_equal(lc_git_change_end(f->repo, &n), 0);
+		assert_int_equal(n, 0);
+	}
+	assert_int_equal(n_snapshot_refs(f), 1);
+	snprintf(cmd, sizeof(cmd), "for-each-ref --format='%%(objectname)' refs/lcode/snapshots");
+	{
+		char *s = git_out(f, cmd);
+
+		assert_memory_equal(s, snap, LC_GIT_OID_HEX - 1);
+		free(s);
+	}
+	/* one real change keeps its two; more empty ones add none */
+	assert_int_equal(lc_git_change_begin(f->repo), 0);
+	testrepo_write(f->dir, "a.txt", "changed\n", (size_t)-1);
+	assert_int_equal(lc_git_change_end(f->repo, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(n_snapshot_refs(f), 3);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(lc_git_change_begin(f->repo), 0);
+		assert_int_equal(lc_git_change_end(f->repo, &n), 0);
+	}
+	assert_int_equal(n_snapshot_refs(f), 3);
+	/* and the real change can still be undone after gc */
+	assert_int_equal(testrepo_sh("git -C '%s' gc -q --prune=now", f->dir), 0);
+	assert_int_equal(lc_git_undo(f->repo, &f->out), 0);
+	assert_file(f, "a.txt", "alpha 1\nalpha 2\n");
+}
+
+static void test_snapshot_refs_bounded(void **state)
+{
+	struct fx *f = *state;
+	const int total = LC_GIT_SNAPSHOTS_KEPT + 3;
+	char text[32];
+	size_t n = 0;
+	int i;
+
+	/* change i writes "v<i>\n" to a.txt */
+	for (i = 1; i <= total; i++) {
+		assert_int_equal(lc_git_change_begin(f->repo), 0);
+		snprintf(text, sizeof(text), "v%d\n", i);
+		testrepo_write(f->dir, "a.txt", text, (size_t)-1);
+		assert_int_equal(lc_git_change_end(f->repo, &n), 0);
+		assert_int_equal(n, 1);
+	}
+	/* a "before" and an "after" for each of the last LC_GIT_SNAPSHOTS_KEPT changes */
+	assert_int_equal(n_snapshot_refs(f), 2 * LC_GIT_SNAPSHOTS_KEPT);
+	/* gc drops what no ref holds; undo still walks back all the kept changes */
+	assert_int_equal(testrepo_sh("git -C '%s' gc -q --prune=now", f->dir), 0);
+	for (i = total; i > total - LC_GIT_SNAPSHOTS_KEPT; i--) {
+		lc_buf_reset(&f->out);
+		if (lc_git_undo(f->repo, &f->out) != 0)
+			fail_msg("undo of change %d: %s", i, lc_err_msg());
+		snprintf(text, sizeof(text), "v%d\n", i - 1);
+		assert_file(f, "a.txt", text);
+	}
+	/* the next is older than what is kept: refused, clearly, nothing written */
+	lc_err_clear();
+	assert_int_equal(lc_git_undo(f->repo, &f->out), LC_ENOTFOUND);
+	assert_non_null(strstr(lc_err_msg(), "keeps the snapshots of the last 50 changes"));
+	snprintf(text, sizeof(text), "v%d\n", total - LC_GIT_SNAPSHOTS_KEPT);
+	assert_file(f, "a.txt", text);
+	/* the undone changes' refs go at the next change, which keeps its own two */
+	assert_int_equal(lc_git_change_begin(f->repo), 0);
+	testrepo_write(f->dir, "b.txt", "new\n", (size_t)-1);
+	assert_int_equal(lc_git_change_end(f->repo, &n), 0);
+	assert_int_equal(n_snapshot_refs(f), 2);
+	lc_buf_reset(&f->out);
+	assert_int_equal(lc_git_undo(f->repo, &f->out), 0);
+	assert_file(f, "b.txt", "bravo\n");
+}
+
 static void test_undo_restores_exec_bit_and_link(void **state)
 {
 	struct fx *f = *state;
@@ -548,6 +649,8 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_undo_stack_and_empty_change, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_undo_restores_exec_bit_and_link, setup,
 	                                        teardown),
+	        cmocka_unit_test_setup_teardown(test_empty_changes_leave_no_refs, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_snapshot_refs_bounded, setup, teardown),
 	};
 
 	testrepo_isolate();

@@ -770,6 +770,41 @@ static void test_undo_restores_bytes(void **state)
 	lc_buf_release(&out);
 }
 
+/* Commands that change nothing leave no undo change and no snapshot refs behind. */
+static void test_shell_no_change_no_refs(void **state)
+{
+	struct fx *f = *state;
+	enum lc_tool_status st;
+	size_t n_files = 99;
+	char *obs, *refs;
+	int i;
+
+	if (!f->exec)
+		skip();
+	for (i = 0; i < 11; i++) {
+		obs = call(f, "shell", "{\"command\": \"cat calc.py\"}", &st);
+		assert_int_equal(st, LC_TOOL_OK);
+		free(obs);
+		assert_int_equal(lc_toolbox_turn_end(f->tb, &n_files), 0);
+		assert_int_equal(n_files, 0);
+	}
+	refs = testrepo_out("git -C '%s' for-each-ref refs/lcode/snapshots | wc -l", f->dir);
+	assert_non_null(refs);
+	assert_string_equal(refs, "0\n");
+	free(refs);
+	/* one that writes keeps a "before" and an "after" */
+	obs = call(f, "shell", "{\"command\": \"echo x > made.txt\"}", &st);
+	assert_int_equal(st, LC_TOOL_OK);
+	free(obs);
+	assert_int_equal(lc_toolbox_turn_end(f->tb, &n_files), 0);
+	assert_int_equal(n_files, 1);
+	refs = testrepo_out("git -C '%s' for-each-ref refs/lcode/snapshots | wc -l", f->dir);
+	assert_non_null(refs);
+	assert_string_equal(refs, "2\n");
+	free(refs);
+	assert_user_work(f, "1\n");
+}
+
 /* Everything at once: the user's uncommitted notes.txt comes through unharmed. */
 static void test_user_work_survives(void **state)
 {
@@ -867,6 +902,7 @@ int main(void)
 	        T(test_shell_refused_without_landlock),
 	        T(test_approval_refused),
 	        T(test_undo_restores_bytes),
+	        T(test_shell_no_change_no_refs),
 	        T(test_user_work_survives),
 	        T(test_observation_capped),
 	};

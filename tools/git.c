@@ -25,6 +25,10 @@
 
 #define SNAPSHOT_REF_PREFIX "refs/lcode/snapshots/"
 
+/* The messages of the journal's own snapshots; the sweep removes only these. */
+#define MSG_BEFORE "lcode snapshot: before a change\n"
+#define MSG_AFTER  "lcode snapshot: after a change\n"
+
 /* ---- small helpers -------------------------------------------------------- */
 
 struct strvec {
@@ -416,7 +420,7 @@ int lc_git_change_begin(lc_repo *repo)
 		return rc;
 	if (json_str(j, "pending"))
 		goto out; /* still open: keep the older "before" */
-	if ((rc = make_snapshot(repo, "lcode snapshot: before a change\n", &cid)) < 0)
+	if ((rc = make_snapshot(repo, MSG_BEFORE, &cid)) < 0)
 		goto out;
 	git_oid_tostr(hex, sizeof(hex), &cid);
 	if ((rc = json_set_str(j, "pending", hex)) < 0)
@@ -452,11 +456,88 @@ static int tree_diff_paths(git_repository *git, git_tree *a, git_tree *b, struct
 	return rc;
 }
 
+/*
+ * Keep the snapshots of the last LC_GIT_SNAPSHOTS_KEPT changes of the
+ * journal: older entries lose their "before" and "after" (they stay for
+ * lc_git_commit's list of uncommitted paths, but can no longer be undone).
+ * *kept gets the snapshot ids still referenced by the journal.
+ */
+static int journal_trim_snapshots(cJSON *j, struct strvec *kept)
+{
+	static const char *const keys[] = {"before", "after"};
+	cJSON *changes = cJSON_GetObjectItemCaseSensitive(j, "changes"), *e;
+	int n = cJSON_GetArraySize(changes), i = 0, rc = 0;
+	const char *pending = json_str(j, "pending");
+
+	if (pending && (rc = strvec_add_unique(kept, pending)) < 0)
+		return rc;
+	cJSON_ArrayForEach(e, changes)
+	{
+		size_t k;
+
+		if (i++ < n - LC_GIT_SNAPSHOTS_KEPT) {
+			if (json_str(e, "before") && !cJSON_AddTrueToObject(e, "snapshots_dropped"))
+				return lc_err_set(LC_ENOMEM, "git: out of memory");
+			for (k = 0; k < 2; k++)
+				cJSON_DeleteItemFromObjectCaseSensitive(e, keys[k]);
+			continue;
+		}
+		for (k = 0; k < 2; k++)
+			if (json_str(e, keys[k]) &&
+			    (rc = strvec_add_unique(kept, json_str(e, keys[k]))) < 0)
+				return rc;
+	}
+	return 0;
+}
+
+/*
+ * Delete the refs of the journal's own snapshots (by their message) that
+ * are not in kept: those of changes that changed nothing, that were undone,
+ * or that are older than the last LC_GIT_SNAPSHOTS_KEPT; snapshots made by
+ * lc_git_snapshot() stay. Refs only: git gc prunes the commits later.
+ */
+static int sweep_snapshot_refs(git_repository *git, const struct strvec *kept)
+{
+	git_reference_iterator *it = NULL;
+	git_reference *ref;
+	struct strvec doomed = {0};
+	size_t i;
+	int rc = 0, grc;
+
+	if (git_reference_iterator_glob_new(&it, git, SNAPSHOT_REF_PREFIX "*") < 0)
+		return lc_repo_git_error(LC_EIO, "git: cannot list the snapshot refs");
+	while (rc == 0 && (grc = git_reference_next(&ref, it)) == 0) {
+		const git_oid *id = git_reference_target(ref);
+		git_commit *c = NULL;
+		char hex[LC_GIT_OID_HEX];
+
+		if (id) {
+			git_oid_tostr(hex, sizeof(hex), id);
+			if (!strvec_has(kept, hex) && git_commit_lookup(&c, git, id) == 0) {
+				const char *msg = git_commit_message(c);
+
+				if (msg &&
+				    (strcmp(msg, MSG_BEFORE) == 0 || strcmp(msg, MSG_AFTER) == 0))
+					rc = strvec_push(&doomed, git_reference_name(ref));
+				git_commit_free(c);
+			}
+			git_error_clear();
+		}
+		git_reference_free(ref);
+	}
+	git_reference_iterator_free(it);
+	for (i = 0; rc == 0 && i < doomed.n; i++)
+		if (git_reference_remove(git, doomed.v[i]) < 0)
+			rc = lc_repo_git_error(LC_EIO, "git: cannot delete '%s'", doomed.v[i]);
+	strvec_release(&doomed);
+	return rc;
+}
+
 int lc_git_change_end(lc_repo *repo, size_t *n_files_out)
 {
 	git_repository *git = lc_repo_git(repo);
 	git_tree *before = NULL, *after = NULL;
-	struct strvec paths = {0};
+	struct strvec paths = {0}, kept = {0};
 	char hex[LC_GIT_OID_HEX];
 	cJSON *j = NULL, *entry = NULL, *arr, *changes;
 	const char *pending;
@@ -470,7 +551,7 @@ int lc_git_change_end(lc_repo *repo, size_t *n_files_out)
 		rc = lc_err_set(LC_ENOTFOUND, "git: no change is open");
 		goto out;
 	}
-	if ((rc = make_snapshot(repo, "lcode snapshot: after a change\n", &cid)) < 0)
+	if ((rc = make_snapshot(repo, MSG_AFTER, &cid)) < 0)
 		goto out;
 	git_oid_tostr(hex, sizeof(hex), &cid);
 	if ((rc = tree_of(git, pending, &before)) < 0 || (rc = tree_of(git, hex, &after)) < 0)
@@ -498,7 +579,13 @@ int lc_git_change_end(lc_repo *repo, size_t *n_files_out)
 			cJSON_DeleteItemFromArray(changes, 0);
 	}
 	cJSON_DeleteItemFromObjectCaseSensitive(j, "pending");
-	if ((rc = journal_save(repo, j)) < 0)
+	if ((rc = journal_trim_snapshots(j, &kept)) < 0 || (rc = journal_save(repo, j)) < 0)
+		goto out;
+	/*
+	 * After the journal is saved: a crash in between leaves refs too many,
+	 * never a journal entry without its snapshots.
+	 */
+	if ((rc = sweep_snapshot_refs(git, &kept)) < 0)
 		goto out;
 	if (n_files_out)
 		*n_files_out = paths.n;
@@ -508,6 +595,7 @@ oom:
 out:
 	cJSON_Delete(entry);
 	strvec_release(&paths);
+	strvec_release(&kept);
 	git_tree_free(before);
 	git_tree_free(after);
 	cJSON_Delete(j);
@@ -705,6 +793,13 @@ int lc_git_undo(lc_repo *repo, lc_buf *out)
 	entry = cJSON_GetArrayItem(changes, n - 1);
 	before_hex = json_str(entry, "before");
 	commit_hex = json_str(entry, "commit");
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(entry, "snapshots_dropped"))) {
+		rc = lc_err_set(LC_ENOTFOUND,
+		                "undo: no older change can be undone: lcode keeps the snapshots "
+		                "of the last %d changes only",
+		                LC_GIT_SNAPSHOTS_KEPT);
+		goto out;
+	}
 	if ((rc = tree_of(git, before_hex, &before)) < 0 ||
 	    (rc = tree_of(git, json_str(entry, "after"), &after)) < 0)
 		goto out;

@@ -22,8 +22,15 @@
  *   lc_git_change_end()     snapshot "after"; the files that differ between
  *                           the two are the change's files
  * and the pair is appended to $GIT_DIR/lcode/undo.json (at most
- * LC_GIT_JOURNAL_MAX entries; the oldest are dropped from the journal, their
- * snapshots stay referenced). lc_git_undo() takes back the last change:
+ * LC_GIT_JOURNAL_MAX entries; the oldest are dropped). A change that changed
+ * nothing is not recorded and its two snapshot refs are deleted at once.
+ * Only the last LC_GIT_SNAPSHOTS_KEPT changes keep their snapshots: when a
+ * change is closed, older entries lose theirs (they can no longer be undone)
+ * and every journal snapshot ref no entry needs any more (older, undone, or
+ * left by an earlier version) is deleted, so refs/lcode/snapshots holds at
+ * most 2 * LC_GIT_SNAPSHOTS_KEPT + 1 of them, plus lc_git_snapshot()'s own,
+ * which are never deleted. Deleting a ref leaves the commit to git gc.
+ * lc_git_undo() takes back the last change:
  * each of its files goes back to the "before" snapshot (created files are
  * removed, deleted files come back), but only if every one of them is still
  * exactly as the agent left it; otherwise nothing is written.
@@ -49,6 +56,9 @@
 
 /* Changes kept in the undo journal. */
 #define LC_GIT_JOURNAL_MAX 200
+
+/* The last changes of the journal whose snapshots are kept: how far undo goes back. */
+#define LC_GIT_SNAPSHOTS_KEPT 50
 
 /*
  * Append the state of the work tree in the shape of `git status --short`:
@@ -122,8 +132,10 @@ int lc_git_change_begin(lc_repo *repo);
 
 /*
  * Close the open change: snapshot the "after" state; if any file differs
- * from "before", append the change to the journal. *n_files_out (may be
- * NULL) gets the number of files changed (0: nothing recorded).
+ * from "before", append the change to the journal, else delete both
+ * snapshot refs. Then drop the snapshots of changes older than the last
+ * LC_GIT_SNAPSHOTS_KEPT (see above). *n_files_out (may be NULL) gets the
+ * number of files changed (0: nothing recorded).
  * Errors: LC_ENOTFOUND (no open change), LC_EIO, LC_ENOMEM.
  */
 int lc_git_change_end(lc_repo *repo, size_t *n_files_out);
@@ -132,7 +144,8 @@ int lc_git_change_end(lc_repo *repo, size_t *n_files_out);
  * Take back the last change of the journal (an open change is left as it
  * is). Appends a report of what was restored ("restored: a.c", "removed:
  * new.c", "recreated: gone.c", and a note when the change was committed).
- * Errors: LC_ENOTFOUND (nothing to undo), LC_EDENIED (a file of the change
+ * Errors: LC_ENOTFOUND (nothing to undo, or the last change is older than
+ * the last LC_GIT_SNAPSHOTS_KEPT and its snapshots are gone), LC_EDENIED (a file of the change
  * was modified after the agent's change: the message names the files and
  * nothing is written), LC_EIO (a write failed part-way: the "before"
  * snapshot named in the message still holds every file), LC_ENOMEM.

@@ -24,6 +24,9 @@ void lc_config_release(lc_config *cfg)
 	free(cfg->model);
 	free(cfg->call_format);
 	free(cfg->pre_commit_request);
+	free(cfg->backend);
+	free(cfg->base_url);
+	free(cfg->remote_model);
 	*cfg = init;
 }
 
@@ -152,6 +155,28 @@ static int set_key(lc_config *cfg, const char *key, const char *v, const char *b
 			return *why = "pre-commit.request is empty", 1;
 		return set_string(&cfg->pre_commit_request, strdup(v));
 	}
+	if (strcmp(key, "backend") == 0) {
+		if (strcmp(v, "local") && strcmp(v, "openai"))
+			return *why = "backend takes local or openai", 1;
+		return set_string(&cfg->backend, strdup(v));
+	}
+	if (strcmp(key, "base-url") == 0) {
+		if (strncmp(v, "http://", 7) && strncmp(v, "https://", 8))
+			return *why = "base-url takes a URL that starts with http:// or https://",
+			       1;
+		return set_string(&cfg->base_url, strdup(v));
+	}
+	if (strcmp(key, "remote-model") == 0) {
+		if (!v[0])
+			return *why = "remote-model is empty", 1;
+		return set_string(&cfg->remote_model, strdup(v));
+	}
+	if (strcmp(key, "remote-timeout") == 0) {
+		if (parse_long(v, 1, 86400, &x))
+			return *why = "remote-timeout takes a whole number from 1 to 86400", 1;
+		cfg->remote_timeout = (int)x;
+		return 0;
+	}
 	return *why = "unknown key", 1;
 }
 
@@ -176,6 +201,14 @@ static void merge(lc_config *cfg, lc_config *next)
 		cfg->max_steps = next->max_steps;
 	if (next->max_failures)
 		cfg->max_failures = next->max_failures;
+	if (next->backend)
+		free(cfg->backend), cfg->backend = next->backend;
+	if (next->base_url)
+		free(cfg->base_url), cfg->base_url = next->base_url;
+	if (next->remote_model)
+		free(cfg->remote_model), cfg->remote_model = next->remote_model;
+	if (next->remote_timeout)
+		cfg->remote_timeout = next->remote_timeout;
 	if (next->temp >= 0)
 		cfg->temp = next->temp;
 	if (next->seed >= 0)
@@ -362,6 +395,14 @@ void lc_config_apply(const lc_config *cfg, struct lc_run_opts *o)
 		o->max_steps = cfg->max_steps;
 	if (!o->max_failures)
 		o->max_failures = cfg->max_failures;
+	if (!o->backend)
+		o->backend = cfg->backend;
+	if (!o->base_url)
+		o->base_url = cfg->base_url;
+	if (!o->remote_model)
+		o->remote_model = cfg->remote_model;
+	if (!o->remote_timeout)
+		o->remote_timeout = cfg->remote_timeout;
 	if (o->temp < 0)
 		o->temp = cfg->temp >= 0 ? cfg->temp : 0.0f;
 	if (!o->has_seed && cfg->seed >= 0) {

@@ -20,6 +20,10 @@
  *   call-format           hermes | llama3 | mistral | react
  *   commit                true | false
  *   pre-commit.request    the request `lcode pre-commit` runs over the staged files
+ *   backend               local | openai
+ *   base-url              the server's OpenAI-compatible URL: http://... or https://...
+ *   remote-model          the server's model name
+ *   remote-timeout        seconds of silence allowed, a whole number from 1 to 86400
  *
  * Precedence, from strongest: command-line flag, environment (LCODE_MODEL),
  * repository config, user config, built-in default. lc_config_apply() fills
@@ -47,11 +51,15 @@ typedef struct lc_config {
 	long long seed;           /* < 0 */
 	int commit;               /* -1, else 0 or 1 */
 	int max_failures;         /* 0 */
+	char *backend;            /* NULL; owned: "local" or "openai" */
+	char *base_url;           /* NULL; owned */
+	char *remote_model;       /* NULL; owned */
+	int remote_timeout;       /* 0 */
 } lc_config;
 
 #define LC_CONFIG_INIT                                                                             \
 	{                                                                                          \
-		NULL, NULL, NULL, -1, 0, 0, 0, -1.0f, -1, -1, 0                                    \
+		NULL, NULL, NULL, -1, 0, 0, 0, -1.0f, -1, -1, 0, NULL, NULL, NULL, 0               \
 	}
 
 /* Free what a config owns and set it back to LC_CONFIG_INIT. */

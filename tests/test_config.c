@@ -78,7 +78,11 @@ static void test_format(void **state)
 	                   "max-failures = 3\n"
 	                   "call-format = react\n"
 	                   "commit = false\n"
-	                   "pre-commit.request = \"add # type hints, say \\\"hi\\\"  \"\n";
+	                   "pre-commit.request = \"add # type hints, say \\\"hi\\\"  \"\n"
+	                   "backend = openai\n"
+	                   "base-url = http://127.0.0.1:11434/v1\n"
+	                   "remote-model = \"qwen2.5-coder:7b\"\n"
+	                   "remote-timeout = 45\n";
 
 	(void)state;
 	assert_int_equal(lc_config_parse(&c, "cfg", "/base", text, strlen(text)), 0);
@@ -93,6 +97,10 @@ static void test_format(void **state)
 	assert_string_equal(c.call_format, "react");
 	assert_int_equal(c.commit, 0);
 	assert_string_equal(c.pre_commit_request, "add # type hints, say \"hi\"  ");
+	assert_string_equal(c.backend, "openai");
+	assert_string_equal(c.base_url, "http://127.0.0.1:11434/v1");
+	assert_string_equal(c.remote_model, "qwen2.5-coder:7b");
+	assert_int_equal(c.remote_timeout, 45);
 	lc_config_release(&c);
 }
 
@@ -109,6 +117,10 @@ static void test_errors(void **state)
 	        {"temp = -1\n", "f.conf:1: temp takes a number"},
 	        {"commit = yes\n", "f.conf:1: commit takes true or false"},
 	        {"max-failures = 0\n", "f.conf:1: max-failures takes a whole number from 1"},
+	        {"backend = cloud\n", "f.conf:1: backend takes local or openai"},
+	        {"base-url = 127.0.0.1:8080\n", "f.conf:1: base-url takes a URL that starts with"},
+	        {"remote-model =\n", "f.conf:1: remote-model is empty"},
+	        {"remote-timeout = 0\n", "f.conf:1: remote-timeout takes a whole number from 1"},
 	        {"\n\nmodel = \"open\n", "f.conf:3: the quoted value has no closing"},
 	        {"model = \"a\" b\n", "f.conf:1: text after the closing"},
 	        {"= 3\n", "f.conf:1: expected 'key = value'"},
@@ -202,12 +214,55 @@ static void test_precedence(void **state)
 	lc_config_release(&c);
 }
 
+/* The remote keys: the repository's file over the user's, a flag over both. */
+static void test_remote_keys(void **state)
+{
+	char user[PATH_MAX + 64], repo[PATH_MAX + 64], root[PATH_MAX + 16];
+	lc_config c = LC_CONFIG_INIT;
+	struct lc_run_opts o;
+
+	(void)state;
+	snprintf(user, sizeof(user), "%s/xdg/lcode/config", top);
+	snprintf(root, sizeof(root), "%s/repo", top);
+	snprintf(repo, sizeof(repo), "%s/repo/.lcode/config", top);
+	write_file(user, "backend = openai\nbase-url = http://user:1/v1\nremote-model = u\n"
+	                 "remote-timeout = 30\n");
+	write_file(repo, "base-url = http://repo:2/v1\nremote-timeout = 60\n");
+	assert_int_equal(lc_config_load(&c, root), 0);
+
+	memset(&o, 0, sizeof(o));
+	o.approval = LC_APPROVAL_UNSET;
+	o.temp = -1;
+	lc_config_apply(&c, &o);
+	assert_string_equal(o.backend, "openai");
+	assert_string_equal(o.base_url, "http://repo:2/v1");
+	assert_string_equal(o.remote_model, "u");
+	assert_int_equal(o.remote_timeout, 60);
+
+	memset(&o, 0, sizeof(o));
+	o.approval = LC_APPROVAL_UNSET;
+	o.temp = -1;
+	o.backend = "local";
+	o.base_url = "http://flag:3/v1";
+	o.remote_model = "f";
+	o.remote_timeout = 5;
+	lc_config_apply(&c, &o);
+	assert_string_equal(o.backend, "local");
+	assert_string_equal(o.base_url, "http://flag:3/v1");
+	assert_string_equal(o.remote_model, "f");
+	assert_int_equal(o.remote_timeout, 5);
+	lc_config_release(&c);
+	unlink(user);
+	unlink(repo);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test(test_format),
 	        cmocka_unit_test(test_errors),
 	        cmocka_unit_test_setup_teardown(test_precedence, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_remote_keys, setup, teardown),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);

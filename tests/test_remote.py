@@ -256,6 +256,25 @@ p = subprocess.run([lcode, "-C", repo, "--backend", "openai", "--base-url", dead
 check("no server: exit 3, says it cannot reach it", p.returncode == 3 and "cannot reach" in p.stderr,
       f"rc={p.returncode} err={p.stderr!r}")
 
+# 7b. The same settings from .lcode/config, no options given.
+crepo = new_repo("configured")
+os.makedirs(os.path.join(crepo, ".lcode"))
+with open(os.path.join(crepo, ".lcode", "config"), "w") as f:
+    f.write(f"backend = openai\nbase-url = {srv.url}/v1\nremote-model = from-config\n"
+            "remote-timeout = 1\n")
+srv.reset([{"content": ["configured"]}, {"silent": 6}])
+p = subprocess.run([lcode, "-C", crepo, "--no-sandbox", "-m", "hi"], capture_output=True,
+                   text=True, timeout=60, env=ENV)
+chats = srv.chat_requests()
+check("config: backend, base-url and remote-model from .lcode/config",
+      p.returncode == 0 and p.stdout.strip() == "configured" and len(chats) == 1
+      and chats[0]["body"]["model"] == "from-config", f"rc={p.returncode} err={p.stderr!r}")
+p = subprocess.run([lcode, "-C", crepo, "--no-sandbox", "-m", "hi"], capture_output=True,
+                   text=True, timeout=60, env=ENV)
+check("config: remote-timeout = 1 ends a silent server's wait",
+      p.returncode == 3 and "no answer" in p.stderr and "for 1 s" in p.stderr,
+      f"rc={p.returncode} err={p.stderr!r}")
+
 # 8. Usage errors.
 p = subprocess.run([lcode, "--backend", "openai", "-m", "hi", "-C", repo], capture_output=True,
                    text=True, env=ENV, timeout=30)

@@ -202,6 +202,7 @@ int lc_cmd_pre_commit(int argc, char **argv)
 		goto out;
 	opened = 1;
 	s.interactive = 0;
+	s.told_unasked = ~0u; /* commands are refused by design here; no --approval note */
 	if (use_hook_index(lc_toolbox_repo(s.tools), index_env ? index_file : NULL)) {
 		lc_print_error("pre-commit");
 		status = LC_EXIT_FAIL;

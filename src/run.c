@@ -67,6 +67,32 @@ static int ask(const char *summary)
 	return line[0] == 'y' || line[0] == 'Y';
 }
 
+static void on_event(void *ud, const lc_event *ev);
+
+/*
+ * Nobody can be asked: the action is refused (the observation tells the
+ * model), and the user is told, once per kind of action, which option would
+ * have allowed it.
+ */
+static void refused_unasked(struct lc_session *ui, enum lc_tool_kind kind, const char *summary)
+{
+	char note[512];
+	lc_event ev = {LC_EV_NOTE, note, 0, NULL, NULL, 0, NULL};
+
+	if (ui->told_unasked & (1u << kind))
+		return;
+	ui->told_unasked |= 1u << kind;
+	snprintf(note, sizeof(note),
+	         "not approved: %.200s. Nobody is asked with -m, --json or without a terminal; "
+	         "%s",
+	         summary,
+	         kind == LC_TOOL_EXEC ? "--approval full-auto lets the model run commands (in the "
+	                                "sandbox)"
+	                              : "--approval auto-edit lets the model's edits be written");
+	ev.len = strlen(note);
+	on_event(ui, &ev);
+}
+
 static int approve(void *ud, enum lc_tool_kind kind, const char *summary)
 {
 	struct lc_session *ui = ud;
@@ -75,8 +101,10 @@ static int approve(void *ud, enum lc_tool_kind kind, const char *summary)
 
 	if (!need)
 		return 1;
-	if (!ui->interactive)
+	if (!ui->interactive) {
+		refused_unasked(ui, kind, summary);
 		return 0; /* the observation says "not approved" */
+	}
 	if (lc_cancel_flag)
 		return LC_ECANCELLED;
 	return ask(summary);
@@ -437,7 +465,8 @@ int lc_session_open(struct lc_session *s, const struct lc_run_opts *given)
 		lc_config_release(&s->cfg);
 		return LC_EXIT_USAGE;
 	}
-	s->interactive = isatty(STDIN_FILENO) && !o->json;
+	/* One request (-m) never waits for an answer, even at a terminal; the REPL asks. */
+	s->interactive = isatty(STDIN_FILENO) && !o->json && !o->message;
 
 	/* The executor first: before the model is mapped and threads exist. */
 	eo.repo_root = root;

@@ -63,9 +63,10 @@ struct lc_session {
 	struct lc_backend *backend;
 	struct lc_agent *agent;
 	char model_path[4096];
-	int interactive; /* a person can answer questions on the terminal */
-	int streaming;   /* model text is being shown on stderr */
-	int streamed;    /* the last message was shown as it was generated */
+	int interactive;       /* a person can answer questions on the terminal */
+	unsigned told_unasked; /* bit per lc_tool_kind: a refusal without asking was explained */
+	int streaming;         /* model text is being shown on stderr */
+	int streamed;          /* the last message was shown as it was generated */
 };
 
 /* Open a session. Returns LC_EXIT_OK or the exit status to leave with (the reason printed). */

@@ -12,10 +12,13 @@ lcode(1) say), the --json event stream, the stdout/stderr split without
 """
 import json
 import os
+import pty
+import select
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 
 lcode = os.path.abspath(sys.argv[1])
 vocab = os.path.join(os.environ.get("LC_SHARED_DATA", "/work/shared/data"), "vocab",
@@ -304,6 +307,105 @@ rc, out, err = run(repo, "--model", os.path.join(scratch, "missing.gguf"), "-m",
 check("a model file that does not exist: exit status 3", rc == 3, f"rc={rc} err={err!r}")
 check("model errors change nothing", git(repo, "rev-list", "--count", "HEAD") == "1\n" and
       read(repo, "calc.py") == CALC_PY and git(repo, "status", "--porcelain") == " M notes.txt\n")
+
+# --- -m at a terminal asks nothing; the REPL at a terminal asks --------------------------
+# Standard input is a pseudo-terminal (Python's pty module). One request (-m) must never wait
+# for an answer: what needs approval is refused, and a note names the --approval mode that
+# would allow it. A run that waited would hit the timeout below.
+SHELL_HI = [call("shell", {"command": "echo hi"}), "Done."]
+
+
+def run_tty_stdin(repo, *args):
+    """lcode with a pseudo-terminal as standard input; None when it waited 30 s."""
+    master, slave = pty.openpty()
+    p = subprocess.Popen([lcode, *args], cwd=repo, stdin=slave, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, env=ENV)
+    os.close(slave)
+    try:
+        out, err = p.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.communicate()
+        return None
+    finally:
+        os.close(master)
+    return p.returncode, out, err
+
+
+repo = new_repo()
+hi = write_script(SHELL_HI)
+r = run_tty_stdin(repo, "--model", vocab, "--script", hi, "-m", "say hi")
+check("-m at a terminal: does not wait for an answer", r is not None)
+rc, out, err = r or (None, "", "")
+check("-m at a terminal: the command is refused without a question, the request goes on",
+      rc == 0 and "[y/N]" not in err and "refused error: not approved: run: echo hi" in err and
+      out == "Done.\n", f"rc={rc} out={out!r} err={err!r}")
+check("-m at a terminal: a note names --approval full-auto as the way to allow it",
+      "note: not approved: run: echo hi." in err and "--approval full-auto" in err, repr(err))
+r = run_tty_stdin(repo, "--model", vocab, "--script", write_script(TYPE_HINTS), "-m",
+                  "add type hints", "--approval", "ask")
+rc, out, err = r or (None, "", "")
+check("-m --approval ask at a terminal: the edit is refused unasked, nothing written",
+      r is not None and "[y/N]" not in err and "not approved: edit calc.py" in err and
+      read(repo, "calc.py") == CALC_PY, f"rc={rc} err={err!r}")
+check("-m --approval ask: the note names --approval auto-edit", "--approval auto-edit" in err,
+      repr(err))
+
+
+def repl_on_tty(repo, args, steps):
+    """The REPL on a pseudo-terminal: for each (wait_for, answer), read until wait_for shows,
+    then type answer. Returns (exit status or None, everything shown)."""
+    master, slave = pty.openpty()
+    p = subprocess.Popen([lcode, *args], cwd=repo, stdin=slave, stdout=slave, stderr=slave,
+                         env=ENV, start_new_session=True)
+    os.close(slave)
+    shown, pos = b"", 0
+    try:
+        for wait_for, answer in steps:
+            deadline = time.time() + 30
+            while wait_for.encode() not in shown[pos:] and time.time() < deadline:
+                ready, _, _ = select.select([master], [], [], 0.5)
+                if ready:
+                    try:
+                        chunk = os.read(master, 4096)
+                    except OSError:
+                        chunk = b""
+                    if not chunk:
+                        break
+                    shown += chunk
+            if wait_for.encode() not in shown[pos:]:
+                p.kill()
+                return None, shown.decode(errors="replace")
+            pos = shown.index(wait_for.encode(), pos) + len(wait_for)
+            os.write(master, answer.encode())
+        rc = p.wait(timeout=30)
+        while True:
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if not ready:
+                break
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+        return rc, shown.decode(errors="replace")
+    except subprocess.TimeoutExpired:
+        p.kill()
+        return None, shown.decode(errors="replace")
+    finally:
+        os.close(master)
+
+
+repo = new_repo()
+rc, shown = repl_on_tty(repo, ["--model", vocab, "--script", hi],
+                        [("lcode> ", "say hi\r"), ("allow", ""), ("[y/N] ", "y\r"),
+                         ("lcode> ", "/exit\r")])
+check("REPL at a terminal: asks before running a command", rc is not None and
+      "run: echo hi? [y/N]" in shown, shown[-600:])
+check("REPL at a terminal: the approved command ran and the request finished",
+      rc == 0 and "ok exit status 0" in shown and "Done." in shown, shown[-600:])
 
 # --- the REPL's slash commands say their subject once --------------------------------
 # tools/git.h's messages begin "commit: " and "undo: "; the REPL must not put its own

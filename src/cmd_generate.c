@@ -4,6 +4,7 @@
  * prefill and decode speeds to standard error.
  */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "runtime/tokenizer.h"
 #include "src/commands.h"
 #include "src/err.h"
+#include "src/models.h"
 #include "src/banned.h"
 
 /* The most prompt tokens accepted (the context caps it further). */
@@ -29,7 +31,7 @@ static void usage(FILE *f)
 	        "\nContinue TEXT with the GGUF model FILE and print the new text as it is made;\n"
 	        "prefill and decode speeds go to standard error.\n"
 	        "\nOptions:\n"
-	        "  -m, --model FILE  the GGUF model file\n"
+	        "  -m, --model FILE  the GGUF model file (or a name from 'lcode models')\n"
 	        "  -p, --prompt TEXT the text to continue (BOS added when the model asks)\n"
 	        "  -n, --n-predict N most tokens to generate (default 128)\n"
 	        "      --temp T      temperature; 0 is greedy (default 0.8)\n"
@@ -83,6 +85,7 @@ int lc_cmd_generate(int argc, char **argv)
 	struct lc_sampler_params sp = LC_SAMPLER_PARAMS_INIT;
 	struct lc_model_params mp = LC_MODEL_PARAMS_INIT;
 	const char *model = NULL, *prompt = NULL;
+	char file[PATH_MAX];
 	int n_predict = 128, ch, status = LC_EXIT_MODEL, n_vocab, i, n_gen = 0, n_eval = 0;
 	lc_gguf *g = NULL;
 	lc_tokenizer *tok = NULL;
@@ -150,6 +153,9 @@ int lc_cmd_generate(int argc, char **argv)
 	}
 	lc_err_clear();
 	t0 = now();
+	if (lc_models_resolve(model, file, sizeof(file)) < 0)
+		goto fail;
+	model = file;
 	if (lc_gguf_open(&g, model) < 0 || lc_tokenizer_new(&tok, g) < 0 ||
 	    lc_model_new(&m, g, &mp) < 0)
 		goto fail;

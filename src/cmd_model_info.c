@@ -5,6 +5,7 @@
  * is touched) and prints one "name: value" line per fact.
  */
 #include <getopt.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,13 +16,15 @@
 #include "runtime/qtype.h"
 #include "src/commands.h"
 #include "src/err.h"
+#include "src/models.h"
 #include "src/banned.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: lcode model-info FILE\n"
-	           "\nPrint what the GGUF model FILE holds: architecture, parameter count,\n"
-	           "tensor types, context length, vocabulary, chat-template family, file size.\n"
+	           "\nPrint what the GGUF model FILE (or a name from 'lcode models') holds:\n"
+	           "architecture, parameter count, tensor types, context length, vocabulary,\n"
+	           "chat-template family, file size.\n"
 	           "\nOptions:\n"
 	           "  -h, --help    show this help and exit\n"
 	           "\nExit status: 0 done, 2 usage error, 3 not a usable GGUF file.\n");
@@ -167,6 +170,7 @@ int lc_cmd_model_info(int argc, char **argv)
 	        {NULL, 0, NULL, 0},
 	};
 	lc_gguf *g = NULL;
+	char path[PATH_MAX];
 	int ch;
 
 	optind = 1;
@@ -186,11 +190,15 @@ int lc_cmd_model_info(int argc, char **argv)
 		return LC_EXIT_USAGE;
 	}
 	lc_err_clear();
-	if (lc_gguf_open(&g, argv[optind]) < 0) {
-		lc_print_error(argv[optind]);
+	if (lc_models_resolve(argv[optind], path, sizeof(path)) < 0) {
+		lc_print_error(NULL);
 		return LC_EXIT_MODEL;
 	}
-	print_info(argv[optind], g);
+	if (lc_gguf_open(&g, path) < 0) {
+		lc_print_error(path);
+		return LC_EXIT_MODEL;
+	}
+	print_info(path, g);
 	lc_gguf_free(g);
 	return LC_EXIT_OK;
 }

@@ -14,6 +14,7 @@
  *    - mean(nll)^2) / (N - 1)), N the number of scored tokens.
  */
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@
 #include "src/commands.h"
 #include "src/err.h"
 #include "src/file.h"
+#include "src/models.h"
 #include "src/banned.h"
 
 #define MAX_TEXT   ((size_t)64 << 20)
@@ -39,7 +41,7 @@ static void usage(FILE *f)
 	           "\nCompute the perplexity of the GGUF model FILE on TEXTFILE as llama.cpp's\n"
 	           "llama-perplexity does: windows of N tokens, the second half of each scored.\n"
 	           "\nOptions:\n"
-	           "  -m, --model FILE   the GGUF model file\n"
+	           "  -m, --model FILE   the GGUF model file (or a name from 'lcode models')\n"
 	           "  -f, --file FILE    the text\n"
 	           "      --ctx N        window length in tokens (default 512)\n"
 	           "      --threads N    threads (default 2)\n"
@@ -82,6 +84,7 @@ int lc_cmd_perplexity(int argc, char **argv)
 	};
 	struct lc_model_params mp = LC_MODEL_PARAMS_INIT;
 	const char *model = NULL, *path = NULL;
+	char file[PATH_MAX];
 	int ch, status = LC_EXIT_MODEL, n_ctx = 512, n_vocab, n_chunk, c, j, add_bos;
 	lc_gguf *g = NULL;
 	lc_tokenizer *tok = NULL;
@@ -140,6 +143,9 @@ int lc_cmd_perplexity(int argc, char **argv)
 	}
 	mp.n_ctx = n_ctx;
 	mp.n_batch = PPL_BATCH;
+	if (lc_models_resolve(model, file, sizeof(file)) < 0)
+		goto fail;
+	model = file;
 	if (lc_gguf_open(&g, model) < 0 || lc_tokenizer_new(&tok, g) < 0 ||
 	    lc_model_new(&m, g, &mp) < 0)
 		goto fail;

@@ -3,6 +3,7 @@
  * for a text, with the tokenizer read from the model file's metadata.
  */
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "src/buf.h"
 #include "src/commands.h"
 #include "src/err.h"
+#include "src/models.h"
 #include "src/banned.h"
 
 /* The most text read from standard input, bytes. */
@@ -24,7 +26,8 @@ static void usage(FILE *f)
 	        "\nTokenize TEXT (standard input when TEXT is '-') with the tokenizer of the\n"
 	        "GGUF model FILE and print the token ids on one line, separated by spaces.\n"
 	        "\nOptions:\n"
-	        "  -m, --model FILE  the GGUF model file whose tokenizer is used\n"
+	        "  -m, --model FILE  the GGUF model file whose tokenizer is used (or a name\n"
+	        "                    from 'lcode models')\n"
 	        "  -b, --bos         add BOS (and EOS) when the model's metadata asks for it\n"
 	        "  -s, --special     read special-token text such as <|im_start|> as that token\n"
 	        "  -p, --pieces      print 'ID<TAB>PIECE' per token, the piece escaped\n"
@@ -82,6 +85,7 @@ int lc_cmd_tokenize(int argc, char **argv)
 	lc_gguf *g = NULL;
 	lc_tokenizer *t = NULL;
 	int32_t *ids = NULL;
+	char path[PATH_MAX];
 	size_t len, n = 0, i;
 
 	optind = 1;
@@ -123,6 +127,12 @@ int lc_cmd_tokenize(int argc, char **argv)
 		text = in.data ? in.data : "";
 		len = in.len;
 	}
+	if (lc_models_resolve(model, path, sizeof(path)) < 0) {
+		lc_print_error(NULL);
+		status = LC_EXIT_MODEL;
+		goto done;
+	}
+	model = path;
 	if (lc_gguf_open(&g, model) < 0 || lc_tokenizer_new(&t, g) < 0) {
 		lc_print_error(model);
 		status = LC_EXIT_MODEL;

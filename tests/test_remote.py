@@ -414,6 +414,24 @@ p = subprocess.run([lcode, "-C", repo, "--model", "tinyx", "--no-sandbox", "-m",
 check("--model with an unknown name fails on the name as given",
       p.returncode == 3 and "'tinyx'" in p.stderr, f"rc={p.returncode} err={p.stderr!r}")
 
+# 15b. The other commands that take a model accept the name as well.
+p1 = subprocess.run([lcode, "tokenize", "--model", "tiny", "hello"], capture_output=True,
+                    text=True, env=ENV, timeout=30)
+p2 = subprocess.run([lcode, "tokenize", "--model", os.path.join(models_dir, "tiny.gguf"),
+                     "hello"], capture_output=True, text=True, env=ENV, timeout=30)
+check("tokenize --model NAME: the same ids as with the path",
+      p1.returncode == 0 and p1.stdout.strip() and p1.stdout == p2.stdout,
+      f"{p1.returncode} {p1.stdout!r} {p1.stderr!r} / {p2.stdout!r}")
+p = subprocess.run([lcode, "model-info", "tiny"], capture_output=True, text=True, env=ENV,
+                   timeout=30)
+check("model-info NAME: reads the file in the models directory",
+      p.returncode == 0 and "qwen2" in p.stdout and "tiny.gguf" in p.stdout,
+      f"{p.returncode} {p.stdout!r} {p.stderr!r}")
+p = subprocess.run([lcode, "generate", "--model", "tiny", "-p", "hi", "-n", "2"],
+                   capture_output=True, env=ENV, timeout=60)  # random weights: any bytes
+check("generate --model NAME: loads the file in the models directory",
+      p.returncode == 0 and b"tiny.gguf" in p.stderr, f"{p.returncode} {p.stderr!r}")
+
 srv.close()
 shutil.rmtree(top, ignore_errors=True)
 print(f"1..{len(results)}")

@@ -119,38 +119,44 @@ static int write_all(int fd, const unsigned char *p, size_t len)
 	return 0;
 }
 
-int lc_file_write_atomic(const char *path, const void *data, size_t len)
+int lc_file_stage_write(lc_file_stage *st, const char *path, const void *data, size_t len)
 {
-	char target[PATH_MAX], dir[PATH_MAX], base[PATH_MAX], tmp[PATH_MAX];
-	struct stat st;
+	char dir[PATH_MAX], base[PATH_MAX];
+	struct stat sb;
 	mode_t mode;
-	int fd = -1, dfd, rc = 0, n;
+	int fd = -1, rc = 0, n;
 
+	st->tmp[0] = '\0';
 	/* Write through a symbolic link to the file it names. */
-	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
-		if (!realpath(path, target))
+	if (lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode)) {
+		if (!realpath(path, st->target))
 			return lc_err_set_errno(LC_EIO, errno, "cannot resolve link '%s'", path);
-	} else if ((size_t)snprintf(target, sizeof(target), "%s", path) >= sizeof(target)) {
+	} else if ((size_t)snprintf(st->target, sizeof(st->target), "%s", path) >=
+	           sizeof(st->target)) {
 		return lc_err_set(LC_EIO, "path too long: '%s'", path);
 	}
-	snprintf(dir, sizeof(dir), "%s", target);
-	snprintf(base, sizeof(base), "%s", target);
-	n = snprintf(tmp, sizeof(tmp), "%s/.%s.lcode-XXXXXX", dirname(dir), basename(base));
-	if (n < 0 || (size_t)n >= sizeof(tmp))
+	snprintf(dir, sizeof(dir), "%s", st->target);
+	snprintf(base, sizeof(base), "%s", st->target);
+	n = snprintf(st->tmp, sizeof(st->tmp), "%s/.%s.lcode-XXXXXX", dirname(dir), basename(base));
+	if (n < 0 || (size_t)n >= sizeof(st->tmp)) {
+		st->tmp[0] = '\0';
 		return lc_err_set(LC_EIO, "path too long: '%s'", path);
+	}
 
-	if (stat(target, &st) == 0) {
-		mode = st.st_mode & 07777;
+	if (stat(st->target, &sb) == 0) {
+		mode = sb.st_mode & 07777;
 	} else {
 		pthread_once(&umask_once, umask_read);
 		mode = 0666 & ~process_umask;
 	}
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
+	fd = mkostemp(st->tmp, O_CLOEXEC);
+	if (fd < 0) {
+		st->tmp[0] = '\0';
 		return lc_err_set_errno(errno == ENOENT ? LC_ENOTFOUND : LC_EIO, errno,
 		                        "cannot create a temporary file beside '%s'", path);
+	}
 	if (fchmod(fd, mode) < 0) {
-		rc = lc_err_set_errno(LC_EIO, errno, "cannot set the mode of '%s'", tmp);
+		rc = lc_err_set_errno(LC_EIO, errno, "cannot set the mode of '%s'", st->tmp);
 		goto out_unlink;
 	}
 	if (write_all(fd, data, len) < 0) {
@@ -166,24 +172,49 @@ int lc_file_write_atomic(const char *path, const void *data, size_t len)
 		rc = lc_err_set_errno(LC_EIO, errno, "cannot close '%s'", path);
 		goto out_unlink;
 	}
-	fd = -1;
-	if (rename(tmp, target) < 0) {
-		rc = lc_err_set_errno(LC_EIO, errno, "cannot rename over '%s'", path);
-		goto out_unlink;
+	return 0;
+out_unlink:
+	if (fd >= 0)
+		close(fd);
+	lc_file_stage_discard(st);
+	return rc;
+}
+
+int lc_file_stage_commit(lc_file_stage *st)
+{
+	char dir[PATH_MAX];
+	int dfd;
+
+	if (rename(st->tmp, st->target) < 0) {
+		int rc = lc_err_set_errno(LC_EIO, errno, "cannot rename over '%s'", st->target);
+
+		lc_file_stage_discard(st);
+		return rc;
 	}
+	st->tmp[0] = '\0';
 	/* Make the rename itself durable. */
-	snprintf(dir, sizeof(dir), "%s", target);
+	snprintf(dir, sizeof(dir), "%s", st->target);
 	dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd >= 0) {
 		fsync(dfd);
 		close(dfd);
 	}
 	return 0;
-out_unlink:
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	return rc;
+}
+
+void lc_file_stage_discard(lc_file_stage *st)
+{
+	if (st->tmp[0])
+		unlink(st->tmp);
+	st->tmp[0] = '\0';
+}
+
+int lc_file_write_atomic(const char *path, const void *data, size_t len)
+{
+	lc_file_stage st;
+	int rc = lc_file_stage_write(&st, path, data, len);
+
+	return rc ? rc : lc_file_stage_commit(&st);
 }
 
 int lc_file_exists(const char *path)

@@ -4,6 +4,7 @@
 #ifndef LC_FILE_H
 #define LC_FILE_H
 
+#include <limits.h>
 #include <stddef.h>
 
 /*
@@ -27,6 +28,25 @@ int lc_file_read(const char *path, size_t max, char **out, size_t *len_out);
  * the link stays. Errors: LC_EIO, LC_ENOTFOUND (no such directory), LC_ENOMEM.
  */
 int lc_file_write_atomic(const char *path, const void *data, size_t len);
+
+/*
+ * lc_file_write_atomic() in two steps, for writing several files all or
+ * nothing: lc_file_stage_write() does everything but the rename (the data is
+ * in a synced temporary file beside path, with the mode path has or would
+ * get; path itself is untouched), lc_file_stage_commit() renames it over
+ * path and syncs the directory, lc_file_stage_discard() removes it instead.
+ * Caller owns the struct; after a failed write, a commit (failed or not) or
+ * a discard, it holds no temporary file and discard does nothing.
+ * Errors: as lc_file_write_atomic (commit: LC_EIO, the temp file removed).
+ */
+typedef struct lc_file_stage {
+	char tmp[PATH_MAX];    /* the temporary file, "" when there is none */
+	char target[PATH_MAX]; /* path, or the file a symbolic link at path names */
+} lc_file_stage;
+
+int lc_file_stage_write(lc_file_stage *st, const char *path, const void *data, size_t len);
+int lc_file_stage_commit(lc_file_stage *st);
+void lc_file_stage_discard(lc_file_stage *st);
 
 /* 1 when path exists (any type, links followed), 0 otherwise. */
 int lc_file_exists(const char *path);

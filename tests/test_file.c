@@ -158,6 +158,37 @@ static void test_write_through_symlink(void **state)
 	free(data);
 }
 
+/* A staged write changes nothing until committed; a discarded one leaves nothing. */
+static void test_stage_commit_and_discard(void **state)
+{
+	lc_file_stage st;
+	struct stat sb;
+	char *data;
+	size_t len;
+
+	put("f.txt", "old\n", 0640);
+	assert_int_equal(lc_file_stage_write(&st, path_of("f.txt"), "new\n", 4), 0);
+	assert_int_equal(lc_file_read(path_of("f.txt"), 10, &data, &len), 0);
+	assert_string_equal(data, "old\n");
+	free(data);
+	assert_int_equal(count_entries(), 2); /* f.txt and the temporary file */
+	assert_int_equal(lc_file_stage_commit(&st), 0);
+	assert_int_equal(lc_file_read(path_of("f.txt"), 10, &data, &len), 0);
+	assert_string_equal(data, "new\n");
+	free(data);
+	assert_int_equal(stat(path_of("f.txt"), &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0640);
+	assert_int_equal(count_entries(), 1);
+	/* discard: the file keeps its text, the temporary file goes; twice is harmless */
+	assert_int_equal(lc_file_stage_write(&st, path_of("f.txt"), "other\n", 6), 0);
+	lc_file_stage_discard(&st);
+	lc_file_stage_discard(&st);
+	assert_int_equal(lc_file_read(path_of("f.txt"), 10, &data, &len), 0);
+	assert_string_equal(data, "new\n");
+	free(data);
+	assert_int_equal(count_entries(), 1);
+}
+
 static void test_write_missing_directory(void **state)
 {
 	assert_int_equal(lc_file_write_atomic(path_of("no/such/dir/f"), "x", 1), LC_ENOTFOUND);
@@ -235,6 +266,7 @@ int main(void)
 	        cmocka_unit_test_setup_teardown(test_write_new_file_uses_umask, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_write_keeps_mode, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_write_through_symlink, setup, teardown),
+	        cmocka_unit_test_setup_teardown(test_stage_commit_and_discard, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_write_missing_directory, setup, teardown),
 	        cmocka_unit_test_setup_teardown(test_interrupted_write_loses_nothing, setup,
 	                                        teardown),

@@ -11,6 +11,8 @@
  * whatever the tools do. Shell cases run under the sandbox and are skipped
  * (TAP "# SKIP") where the kernel does not offer it.
  */
+#include <dirent.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,8 +20,12 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <cmocka.h>
+
+#include <linux/capability.h>
 
 #include <cjson/cJSON.h>
 
@@ -501,6 +507,113 @@ static void test_apply_patch_fuzz_reported(void **state)
 	            "def g(x):\n    if x:\n        return 1\n    return 3\n");
 }
 
+/*
+ * Make the effective capabilities honour file modes (on: as before). As
+ * root, CAP_DAC_OVERRIDE would let every write into a read-only directory
+ * through; the permitted set keeps it, so it can be raised again.
+ */
+static void honour_modes(int on)
+{
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct d[2];
+	const uint32_t dac = (1u << CAP_DAC_OVERRIDE) | (1u << CAP_FOWNER);
+
+	if (geteuid() != 0)
+		return;
+	assert_int_equal(syscall(SYS_capget, &h, d), 0);
+	if (on)
+		d[0].effective &= ~dac;
+	else
+		d[0].effective |= d[0].permitted & dac;
+	assert_int_equal(syscall(SYS_capset, &h, d), 0);
+}
+
+/* Entries of dir whose name starts with prefix (temporary files left behind). */
+static int count_prefixed(const char *dir, const char *prefix)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL)
+		n += strncmp(de->d_name, prefix, strlen(prefix)) == 0;
+	closedir(d);
+	return n;
+}
+
+/*
+ * A multi-file patch whose second file cannot be written changes nothing:
+ * the failure comes while writing the temporary files (ro/ is read-only),
+ * or after calc.py was already renamed into place (the deletion of
+ * ro/b.txt fails), when calc.py is put back from memory.
+ */
+static void test_apply_patch_write_failure_changes_nothing(void **state)
+{
+	struct fx *f = *state;
+	char ro[PATH_MAX + 8], path[PATH_MAX + 32];
+	enum lc_tool_status st;
+	struct stat sb;
+	char *obs;
+	size_t n;
+	int fd;
+
+	assert_int_equal(testrepo_write(f->dir, "ro/b.txt", "bee\n", 4), 0);
+	snprintf(ro, sizeof(ro), "%s/ro", f->dir);
+	snprintf(path, sizeof(path), "%s/calc.py", f->dir);
+	assert_int_equal(chmod(path, 0754), 0);
+	assert_int_equal(chmod(ro, 0555), 0);
+	honour_modes(1);
+	snprintf(path, sizeof(path), "%s/probe", ro);
+	fd = open(path, O_WRONLY | O_CREAT, 0644);
+	if (fd >= 0) {
+		close(fd);
+		unlink(path);
+		honour_modes(0);
+		chmod(ro, 0755);
+		printf("# write failure not injectable: a read-only directory is writable here\n");
+		skip();
+	}
+
+	/* the second file's temporary file cannot be made */
+	expect_refused(f, "apply_patch",
+	               "{\"patch\": \"--- a/calc.py\\n+++ b/calc.py\\n@@ -1,2 +1,2 @@\\n"
+	               "-def add(a, b):\\n+def add(x, y):\\n     return a + b\\n"
+	               "--- a/ro/b.txt\\n+++ b/ro/b.txt\\n@@ -1 +1 @@\\n-bee\\n+wasp\\n\"}",
+	               "nothing was written");
+	assert_file(f, "calc.py", CALC_PY);
+	assert_file(f, "ro/b.txt", "bee\n");
+
+	/* calc.py is renamed into place, then deleting ro/b.txt fails: calc.py comes back */
+	obs = call(f, "apply_patch",
+	           "{\"patch\": \"--- a/calc.py\\n+++ b/calc.py\\n@@ -1,2 +1,2 @@\\n"
+	           "-def add(a, b):\\n+def add(x, y):\\n     return a + b\\n"
+	           "--- /dev/null\\n+++ b/made/new.txt\\n@@ -0,0 +1 @@\\n+new\\n"
+	           "--- a/ro/b.txt\\n+++ /dev/null\\n@@ -1 +0,0 @@\\n-bee\\n\"}",
+	           &st);
+	assert_int_equal(st, LC_TOOL_REFUSED);
+	assert_non_null(strstr(obs, "error: cannot delete 'ro/b.txt': "));
+	assert_non_null(strstr(obs, "; nothing was written (the files replaced before it were "
+	                            "put back)"));
+	free(obs);
+	honour_modes(0);
+	assert_int_equal(chmod(ro, 0755), 0);
+	assert_file(f, "calc.py", CALC_PY);
+	assert_file(f, "ro/b.txt", "bee\n");
+	snprintf(path, sizeof(path), "%s/calc.py", f->dir);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0754);
+	/* the new file and the directory made for it are gone, no temporary file is left */
+	assert_no_file(f->dir, "made/new.txt");
+	snprintf(path, sizeof(path), "%s/made", f->dir);
+	assert_int_not_equal(access(path, F_OK), 0);
+	assert_int_equal(count_prefixed(f->dir, ".calc.py.lcode-"), 0);
+	assert_int_equal(count_prefixed(ro, ".b.txt.lcode-"), 0);
+	lc_toolbox_changed(f->tb, &n);
+	assert_int_equal(n, 0);
+	assert_user_work(f, "1\n");
+}
+
 static void test_write_file(void **state)
 {
 	struct fx *f = *state;
@@ -894,6 +1007,7 @@ int main(void)
 	        T(test_apply_patch_multi_file),
 	        T(test_apply_patch_refusal_detailed),
 	        T(test_apply_patch_fuzz_reported),
+	        T(test_apply_patch_write_failure_changes_nothing),
 	        T(test_write_file),
 	        T(test_schema_refusals),
 	        T(test_paths_escaping_refused),

@@ -3,6 +3,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,23 +153,46 @@ struct pending {
  * Make the missing directories of abs below the work-tree root, so a new
  * file may go in a new directory. abs was resolved by lc_repo_resolve for
  * writing: under the root, no link out, not in the git directory.
+ * *made gets the length of the shortest directory path made here, 0 when
+ * none was (remove_made_parents takes them away again).
  */
-static int make_parents(lc_toolbox *tb, const char *abs, const char *rel)
+static int make_parents(lc_toolbox *tb, const char *abs, const char *rel, size_t *made)
 {
 	char dir[PATH_MAX];
 	size_t i = strlen(lc_repo_root(tb->repo)) + 1;
 
+	*made = 0;
 	snprintf(dir, sizeof(dir), "%s", abs);
 	for (; i < sizeof(dir) && dir[i]; i++) {
 		if (dir[i] != '/')
 			continue;
 		dir[i] = '\0';
-		if (mkdir(dir, 0777) < 0 && errno != EEXIST)
+		if (mkdir(dir, 0777) == 0) {
+			if (*made == 0)
+				*made = i;
+		} else if (errno != EEXIST) {
 			return lc_err_set_errno(LC_EIO, errno, "cannot make the directory of '%s'",
 			                        rel);
+		}
 		dir[i] = '/';
 	}
 	return 0;
+}
+
+/* Remove the directories make_parents made for abs (made: its *made), deepest first. */
+static void remove_made_parents(const char *abs, size_t made)
+{
+	char dir[PATH_MAX];
+	char *slash;
+
+	if (made == 0)
+		return;
+	snprintf(dir, sizeof(dir), "%s", abs);
+	while ((slash = strrchr(dir, '/')) && (size_t)(slash - dir) >= made) {
+		*slash = '\0';
+		if (rmdir(dir) < 0)
+			break;
+	}
 }
 
 /* 1 when opts.allowed_paths lets edits write abs (a path from lc_repo_resolve). */
@@ -184,16 +208,86 @@ static int allowed(lc_toolbox *tb, const char *abs)
 	return 0;
 }
 
+/* What write_pending keeps of one file to put it back. */
+struct original {
+	char *text; /* the bytes before the call (a deleted link: its target); NULL: no file */
+	size_t len;
+	mode_t mode; /* permission bits of the file */
+	int is_link; /* a deleted path was a symbolic link */
+	size_t made; /* directories made for the new file (make_parents) */
+	lc_file_stage stage;
+	int done; /* renamed into place, or deleted */
+};
+
+/* Keep in *o what p->abs holds now: what a write goes through, or what a deletion removes. */
+static int keep_original(const struct pending *p, struct original *o)
+{
+	struct stat sb;
+	ssize_t n;
+
+	if (lstat(p->abs, &sb) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return lc_err_set_errno(LC_EIO, errno, "cannot inspect '%s'", p->rel);
+	}
+	if (!p->text && S_ISLNK(sb.st_mode)) {
+		if (!(o->text = malloc(PATH_MAX)))
+			return lc_err_set(LC_ENOMEM, "out of memory");
+		if ((n = readlink(p->abs, o->text, PATH_MAX - 1)) < 0)
+			return lc_err_set_errno(LC_EIO, errno, "cannot read the link '%s'", p->rel);
+		o->text[n] = '\0';
+		o->len = (size_t)n;
+		o->is_link = 1;
+		return 0;
+	}
+	if (stat(p->abs, &sb) < 0)
+		return lc_err_set_errno(LC_EIO, errno, "cannot inspect what '%s' links to", p->rel);
+	o->mode = sb.st_mode & 07777;
+	return lc_file_read(p->abs, LC_EDIT_MAX_TEXT, &o->text, &o->len);
+}
+
+/* Put back at p->abs what o kept, after p was written or deleted. */
+static int put_back(const struct pending *p, const struct original *o)
+{
+	if (!o->text) {
+		if (unlink(p->abs) < 0 && errno != ENOENT)
+			return lc_err_set_errno(LC_EIO, errno, "cannot remove '%s'", p->rel);
+		remove_made_parents(p->abs, o->made);
+		return 0;
+	}
+	if (o->is_link) {
+		if (symlink(o->text, p->abs) < 0)
+			return lc_err_set_errno(LC_EIO, errno, "cannot recreate the link '%s'",
+			                        p->rel);
+		return 0;
+	}
+	if (lc_file_write_atomic(p->abs, o->text, o->len) < 0)
+		return LC_EIO;
+	if (chmod(p->abs, o->mode) < 0)
+		return lc_err_set_errno(LC_EIO, errno, "cannot set the mode of '%s'", p->rel);
+	return 0;
+}
+
 /*
  * Write every pending file, or none: the allowed paths, approval and the
- * undo snapshot come first, then each file is replaced atomically.
+ * undo snapshot come first. Then what each file holds now is kept in memory,
+ * every new text goes to a synced temporary file beside its file (a failure
+ * here removes them all: nothing changed), and only then are the temporary
+ * files renamed into place and the deletions done, in order. When one of
+ * those fails, the files already replaced or deleted are put back from
+ * memory (modes and deleted links too; directories made for new files are
+ * removed), so the call changes nothing. Should putting back fail as well,
+ * the observation names the file: /undo restores the state before the call.
  */
 static int write_pending(lc_toolbox *tb, struct pending *p, size_t n, const char *summary,
                          lc_buf *obs, enum lc_tool_status *st)
 {
+	struct original *o = NULL;
+	char why[LC_ERR_MSG_MAX + 1], bad_why[LC_ERR_MSG_MAX + 1];
+	size_t i, k, bad = SIZE_MAX, n_done = 0;
 	int rc;
 
-	for (size_t i = 0; i < n; i++)
+	for (i = 0; i < n; i++)
 		if (!allowed(tb, p[i].abs))
 			return refuse(
 			        obs, st,
@@ -202,22 +296,70 @@ static int write_pending(lc_toolbox *tb, struct pending *p, size_t n, const char
 			        p[i].rel);
 	if ((rc = approve_and_open(tb, LC_TOOL_EDIT, summary, obs, st)) != 1)
 		return rc;
-	for (size_t i = 0; i < n; i++) {
-		if (p[i].text) {
-			if (!(rc = make_parents(tb, p[i].abs, p[i].rel)))
-				rc = lc_file_write_atomic(p[i].abs, p[i].text, p[i].len);
-		} else if (unlink(p[i].abs) < 0) {
+	if (!(o = calloc(n ? n : 1, sizeof(*o))))
+		return lc_err_set(LC_ENOMEM, "out of memory");
+	for (i = 0; i < n; i++)
+		if ((rc = keep_original(&p[i], &o[i])))
+			goto undo;
+	for (i = 0; i < n; i++)
+		if (p[i].text &&
+		    ((rc = make_parents(tb, p[i].abs, p[i].rel, &o[i].made)) ||
+		     (rc = lc_file_stage_write(&o[i].stage, p[i].abs, p[i].text, p[i].len))))
+			goto undo;
+	for (i = 0; i < n; i++) {
+		if (p[i].text)
+			rc = lc_file_stage_commit(&o[i].stage);
+		else if (unlink(p[i].abs) < 0)
 			rc = lc_err_set_errno(LC_EIO, errno, "cannot delete '%s'", p[i].rel);
-		}
 		if (rc)
-			return refuse(obs, st,
-			              "%s (files before it in this call were written; "
-			              "/undo takes them back)",
-			              lc_err_msg());
-		if ((rc = note_changed(tb, p[i].rel)))
-			return rc;
+			goto undo;
+		o[i].done = 1;
 	}
-	return 0;
+	for (i = 0; i < n && rc == 0; i++)
+		rc = note_changed(tb, p[i].rel);
+	goto out;
+
+undo:
+	snprintf(why, sizeof(why), "%s", lc_err_msg());
+	/* Temporary files and made directories of what was not put in place, last first. */
+	for (k = n; k-- > 0;) {
+		if (o[k].done)
+			continue;
+		lc_file_stage_discard(&o[k].stage);
+		remove_made_parents(p[k].abs, o[k].made);
+	}
+	/* What was replaced or deleted comes back, last first. */
+	for (k = n; k-- > 0;) {
+		if (!o[k].done)
+			continue;
+		n_done++;
+		if (put_back(&p[k], &o[k]) != 0 && bad == SIZE_MAX) {
+			bad = k;
+			snprintf(bad_why, sizeof(bad_why), "%s", lc_err_msg());
+		}
+	}
+	if (rc == LC_ENOMEM && bad == SIZE_MAX) {
+		rc = lc_err_set(LC_ENOMEM, "%s", why);
+		goto out;
+	}
+	if (bad == SIZE_MAX) {
+		rc = refuse(obs, st, "%s; nothing was written%s", why,
+		            n_done ? " (the files replaced before it were put back)" : "");
+		goto out;
+	}
+	rc = refuse(obs, st,
+	            "%s; putting back '%s' failed too (%s): /undo restores every file as it "
+	            "was before this call",
+	            why, p[bad].rel, bad_why);
+	/* What the call did change stays known to the turn. */
+	for (k = 0; k < n && rc == 0; k++)
+		if (o[k].done)
+			rc = note_changed(tb, p[k].rel);
+out:
+	for (i = 0; i < n; i++)
+		free(o[i].text);
+	free(o);
+	return rc;
 }
 
 /* Read a file of the repository for editing; *text NULL when it does not exist. */

@@ -5,7 +5,8 @@
     make_model.write(path, arch="llama", qtype="Q4_K", tied=False, rope_freqs=False,
                      n_embd=256, n_layer=2, n_head=4, n_head_kv=2, n_ff=512,
                      head_dim=None, n_ctx=512, seed=0, vocab=None, random_blocks=False,
-                     add_bos=False)
+                     add_bos=False, rope_base=10000.0, eps=1e-5, rope_scaling=None,
+                     rope_scaling_factor=1.0, embd_std=1.0)
 
 arch: "llama", "qwen2" (Q/K/V biases) or "qwen3" (attn_q_norm / attn_k_norm,
 head_dim may differ from n_embd / n_head through <arch>.attention.key_length).
@@ -18,8 +19,15 @@ Q4_0 here), and to F16 when that type's block does not divide the row either.
 1-D tensors (norms, biases, rope_freqs) are F32, as llama.cpp's converter
 writes them.
 
+Hyperparameters written to the metadata: <arch>.rope.freq_base (rope_base),
+<arch>.attention.layer_norm_rms_epsilon (eps) and, with rope_scaling="linear",
+<arch>.rope.scaling.type = "linear" and <arch>.rope.scaling.factor
+(rope_scaling_factor), as llama.cpp's converter writes a Hugging Face
+rope_scaling {"type": "linear", "factor": F} (DeepSeek-Coder 6.7B: factor 4).
+
 Weights are Gaussian with std 1/sqrt(fan_in) (unit-variance activations),
-embeddings N(0, 1), norms 1 + N(0, 0.1^2); the output projection is scaled up
+embeddings N(0, embd_std^2) (default 1; a small embd_std makes the first
+RMSNorm's mean square comparable to eps, so that eps matters), norms 1 + N(0, 0.1^2); the output projection is scaled up
 (std 4/sqrt(n_embd)) so that logits are spread and greedy choices are clear.
 With random_blocks=True the quantized tensors are random valid blocks from
 quants.py instead (fast, for big benchmark models).
@@ -34,6 +42,8 @@ Command line:
     make_model.py OUT.gguf [--arch A] [--qtype T] [--tied] [--rope-freqs]
         [--n-embd N] [--n-layer N] [--n-head N] [--n-head-kv N] [--n-ff N]
         [--head-dim N] [--ctx N] [--vocab FILE] [--seed S] [--random-blocks]
+        [--rope-base B] [--eps E] [--rope-scaling linear --rope-scaling-factor F]
+        [--embd-std S]
         [--qwen05b]     (Qwen2.5-0.5B shape: 896, 24 layers, 14/2 heads, FFN 4864,
                          tied output, rope base 1e6, eps 1e-6)
 """
@@ -114,7 +124,8 @@ def copy_vocab(w, path):
 
 def write(path, arch="llama", qtype="F32", tied=False, rope_freqs=False, n_embd=256, n_layer=2,
           n_head=4, n_head_kv=2, n_ff=512, head_dim=None, n_ctx=512, seed=0, vocab=None,
-          random_blocks=False, rope_base=10000.0, eps=1e-5, add_bos=False):
+          random_blocks=False, rope_base=10000.0, eps=1e-5, add_bos=False, rope_scaling=None,
+          rope_scaling_factor=1.0, embd_std=1.0):
     rng = np.random.default_rng(seed)
     w = GGUFWriter(version=3, alignment=32)
     w.add_string("general.architecture", arch)
@@ -127,6 +138,9 @@ def write(path, arch="llama", qtype="F32", tied=False, rope_freqs=False, n_embd=
     w.add_u32(arch + ".attention.head_count_kv", n_head_kv)
     w.add_f32(arch + ".rope.freq_base", rope_base)
     w.add_f32(arch + ".attention.layer_norm_rms_epsilon", eps)
+    if rope_scaling:
+        w.add_string(arch + ".rope.scaling.type", rope_scaling)
+        w.add_f32(arch + ".rope.scaling.factor", rope_scaling_factor)
     hd = head_dim or n_embd // n_head
     if head_dim:
         w.add_u32(arch + ".attention.key_length", hd)
@@ -147,7 +161,7 @@ def write(path, arch="llama", qtype="F32", tied=False, rope_freqs=False, n_embd=
     def vec(name, n, mean=1.0, std=0.1):
         w.add_tensor_f32(name, (mean + std * rng.standard_normal(n)).astype(np.float32))
 
-    mat("token_embd.weight", n_embd, n_vocab, std=1.0)
+    mat("token_embd.weight", n_embd, n_vocab, std=embd_std)
     vec("output_norm.weight", n_embd)
     if not tied:
         mat("output.weight", n_embd, n_vocab, scale=4.0)
@@ -193,12 +207,19 @@ def main():
     ap.add_argument("--vocab")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--random-blocks", action="store_true")
+    ap.add_argument("--rope-base", type=float, default=10000.0)
+    ap.add_argument("--eps", type=float, default=1e-5)
+    ap.add_argument("--rope-scaling", choices=["linear"])
+    ap.add_argument("--rope-scaling-factor", type=float, default=1.0)
+    ap.add_argument("--embd-std", type=float, default=1.0)
     ap.add_argument("--qwen05b", action="store_true")
     a = ap.parse_args()
     kw = dict(arch=a.arch, qtype=a.qtype, tied=a.tied, rope_freqs=a.rope_freqs,
               n_embd=a.n_embd, n_layer=a.n_layer, n_head=a.n_head, n_head_kv=a.n_head_kv,
               n_ff=a.n_ff, head_dim=a.head_dim, n_ctx=a.ctx, seed=a.seed, vocab=a.vocab,
-              random_blocks=a.random_blocks)
+              random_blocks=a.random_blocks, rope_base=a.rope_base, eps=a.eps,
+              rope_scaling=a.rope_scaling, rope_scaling_factor=a.rope_scaling_factor,
+              embd_std=a.embd_std)
     if a.qwen05b:
         kw.update(arch="qwen2", n_embd=896, n_layer=24, n_head=14, n_head_kv=2, n_ff=4864,
                   tied=True, rope_base=1000000.0, eps=1e-6, n_ctx=32768)

@@ -13,6 +13,17 @@ Written from the architecture papers, not from lcode's C code:
   - Qwen3 (Qwen3 technical report): as Qwen2 without biases, with RMSNorm over
     each head of Q and of K (weights attn_q_norm / attn_k_norm) before RoPE.
   - Llama 3.1 RoPE frequency factors: rope_freqs.weight divides each frequency.
+  - Linear RoPE scaling, position interpolation (Chen et al. 2023,
+    "Extending Context Window of Large Language Models via Positional
+    Interpolation", eq. 3: f'(x, m) = f(x, m L / L')): position m becomes
+    m / factor, from <arch>.rope.scaling.type = "linear" and
+    <arch>.rope.scaling.factor (or the older <arch>.rope.scale_linear).
+
+Hyperparameters come from the metadata, with the defaults of the GGUF
+architecture definitions where a key is absent: RMSNorm epsilon
+(<arch>.attention.layer_norm_rms_epsilon, 1e-5), RoPE base
+(<arch>.rope.freq_base, 10000), RoPE scaling (none), output embedding tied
+to token_embd when output.weight is absent.
 
 GGUF conventions (llama.cpp's convert_hf_to_gguf.py): a weight of ne = [n_in,
 n_out] is a matrix of n_out rows of n_in; llama's Q/K rows are permuted by the
@@ -68,6 +79,16 @@ def load(path):
     m.eps = float(md.get(arch + ".attention.layer_norm_rms_epsilon", 1e-5))
     m.base = float(md.get(arch + ".rope.freq_base", 10000.0))
     m.neox = arch != "llama"
+    # Linear RoPE scaling divides every position by the factor.
+    m.pos_factor = 1.0
+    st = md.get(arch + ".rope.scaling.type")
+    if st is not None:
+        if st == "linear":
+            m.pos_factor = float(md.get(arch + ".rope.scaling.factor", 1.0))
+        elif st != "none":
+            raise ValueError("unsupported RoPE scaling " + st)
+    elif arch + ".rope.scale_linear" in md:
+        m.pos_factor = float(md[arch + ".rope.scale_linear"])
 
     m.types = {}
 
@@ -113,7 +134,7 @@ def rope(m, x, pos):
     inv = m.base ** (-2.0 * np.arange(half) / m.n_rot)
     if m.rope_freqs is not None:
         inv = inv / m.rope_freqs
-    ang = pos[:, None] * inv[None, :]                     # (T, half)
+    ang = (pos / m.pos_factor)[:, None] * inv[None, :]    # (T, half)
     c, s = np.cos(ang)[:, None, :], np.sin(ang)[:, None, :]
     y = x.copy()
     if m.neox:

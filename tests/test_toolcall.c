@@ -9,11 +9,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
 #include "agent/toolcall.h"
 #include "src/err.h"
+#include "src/file.h"
 
 static cJSON *tools;
 
@@ -211,6 +214,71 @@ static void test_react_errors(void **state)
 	assert_int_equal(parse(LC_CALL_REACT, "Action: delete_all\n", &m), LC_ENOTFOUND);
 }
 
+/*
+ * Every example call in prompts/tool-formats.md (a fenced block whose info
+ * string names a format) parses in that format to the call the text shows.
+ * The expected calls are read off the document by hand, in its order.
+ */
+static void test_documented_examples_parse(void **state)
+{
+	static const struct {
+		enum lc_call_format fmt;
+		const char *info, *name, *args, *content, *thought;
+	} want[] = {
+	        {LC_CALL_HERMES, "hermes", "read_file",
+	         "{\"path\":\"src/app.py\",\"start\":1,\"end\":40}",
+	         "I will read the top of the file first.", NULL},
+	        {LC_CALL_LLAMA3, "llama3", "edit",
+	         "{\"path\":\"src/app.py\",\"search\":\"    return 3.14 * r * r\\n\","
+	         "\"replace\":\"    return math.pi * r * r\\n\"}",
+	         "", NULL},
+	        {LC_CALL_MISTRAL, "mistral", "read_file", "{\"path\":\"src/app.py\"}", "", NULL},
+	        {LC_CALL_MISTRAL, "mistral", "read_file", "{\"path\":\"src/app.py\"}", "", NULL},
+	        {LC_CALL_REACT, "react", "edit",
+	         "{\"path\":\"src/app.py\",\"search\":\"    return 3.14 * r * r\\n\","
+	         "\"replace\":\"    return math.pi * r * r\\n\"}",
+	         "", "area() uses 3.14; math.pi is exact."},
+	};
+	char path[4096], *doc, *p;
+	size_t len, n = 0;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/prompts/tool-formats.md", getenv("LC_SOURCE_ROOT"));
+	assert_int_equal(lc_file_read(path, 1 << 20, &doc, &len), 0);
+	for (p = strstr(doc, "\n```"); p; p = strstr(p, "\n```")) {
+		char *info = p + 4, *body = strchr(info, '\n'), *close;
+		lc_parsed_msg m;
+		cJSON *args;
+
+		assert_non_null(body);
+		close = strstr(body, "\n```");
+		assert_non_null(close);
+		p = close + 4;
+		if (info == body)
+			continue; /* a block without a format: rendered text, not a call */
+		if (n == sizeof(want) / sizeof(want[0]))
+			fail_msg("more format examples than expected, at '%.20s'", info);
+		assert_int_equal(strncmp(info, want[n].info, strlen(want[n].info)), 0);
+		assert_int_equal(lc_toolcall_parse(want[n].fmt, body + 1,
+		                                   (size_t)(close + 1 - (body + 1)), tools, &m),
+		                 0);
+		assert_int_equal(m.n_calls, 1);
+		assert_string_equal(m.calls[0].name, want[n].name);
+		args = cJSON_Parse(want[n].args);
+		if (!cJSON_Compare(m.calls[0].args, args, 1))
+			fail_msg("example %zu: arguments %s, want %s", n, m.calls[0].canon,
+			         want[n].args);
+		cJSON_Delete(args);
+		assert_string_equal(m.content, want[n].content);
+		if (want[n].thought)
+			assert_string_equal(m.thought, want[n].thought);
+		lc_parsed_msg_release(&m);
+		n++;
+	}
+	assert_int_equal(n, sizeof(want) / sizeof(want[0]));
+	free(doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -222,6 +290,7 @@ int main(void)
 	        cmocka_unit_test(test_mistral_both_forms),
 	        cmocka_unit_test(test_react_raw_blocks_and_types),
 	        cmocka_unit_test(test_react_errors),
+	        cmocka_unit_test(test_documented_examples_parse),
 	};
 	cmocka_set_message_output(CM_OUTPUT_TAP);
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,8 +36,10 @@ static void usage(FILE *f)
 	        "       lcode pull hf:OWNER/REPO/FILE.gguf [-o PATH] [--sha256 HEX]\n"
 	        "\nDownload a model file into the models directory ($XDG_CACHE_HOME/lcode/models,\n"
 	        "by default ~/.cache/lcode/models), or to PATH. An interrupted download is\n"
-	        "resumed from FILE.part; the file gets its name only once it is complete and its\n"
-	        "SHA-256 matches HEX or the digest the server names (Hugging Face does).\n"
+	        "resumed from FILE.part, unless the server's file changed since; the file gets\n"
+	        "its name only once it is complete and its SHA-256 matches HEX or the digest\n"
+	        "the server names (Hugging Face does). A file already there is kept; with\n"
+	        "--sha256 its digest is checked.\n"
 	        "\nOptions:\n"
 	        "  -o, --output PATH   where to put the file\n"
 	        "      --sha256 HEX    the file's expected SHA-256\n"
@@ -165,6 +168,27 @@ int lc_cmd_pull(int argc, char **argv)
 			fprintf(stderr, "lcode: path too long\n");
 			return LC_EXIT_USAGE;
 		}
+	}
+	if (stat(dest, &st) == 0 && sha) {
+		/* Nothing to download, but the digest the user gave is checked all the same. */
+		if (strlen(sha) != 64 || strspn(sha, "0123456789abcdefABCDEF") != 64) {
+			fprintf(stderr, "lcode: --sha256 takes 64 hex digits, not '%s'\n", sha);
+			return LC_EXIT_USAGE;
+		}
+		if (lc_models_sha256(dest, digest)) {
+			lc_print_error("pull");
+			return LC_EXIT_FAIL;
+		}
+		if (strcasecmp(digest, sha) != 0) {
+			fprintf(stderr,
+			        "lcode: '%s' is already there with SHA-256 %s, not %s; delete it "
+			        "to download it again\n",
+			        dest, digest, sha);
+			return LC_EXIT_FAIL;
+		}
+		fprintf(stderr, "lcode: '%s' is already there; its SHA-256 matches\n", dest);
+		printf("%s\n", dest);
+		return LC_EXIT_OK;
 	}
 	if (stat(dest, &st) == 0) {
 		fprintf(stderr, "lcode: '%s' is already there; delete it to download it again\n",

@@ -1,9 +1,12 @@
 /*
  * models.c - the models directory and resumable, verified downloads.
  *
- * HTTP: RFC 9110 range requests (Range: bytes=N-, 206 with Content-Range,
- * 416 when nothing is left). Hugging Face names an LFS file's SHA-256 in
- * X-Linked-ETag on the resolve URL's redirect.
+ * HTTP: RFC 9110 range requests (section 14: Range: bytes=N-, 206 with
+ * Content-Range, 416 when nothing is left) made conditional with If-Range
+ * (section 13.1.5: a strong entity tag, or else the Last-Modified date; a
+ * server whose file no longer matches ignores the range and sends it all).
+ * Hugging Face names an LFS file's SHA-256 in X-Linked-ETag on the resolve
+ * URL's redirect.
  */
 #include "src/models.h"
 
@@ -24,6 +27,7 @@
 #include <openssl/evp.h>
 
 #include "src/err.h"
+#include "src/file.h"
 #include "src/banned.h"
 
 #define FILE_MAX ((uint64_t)1 << 40)
@@ -92,7 +96,9 @@ struct dl {
 	long status;
 	int started, restarted, err, timed_out, cancelled, complete_416;
 	char content_range[128];
-	char etag[160], linked_etag[160];
+	char etag[160], linked_etag[160], last_modified[64];
+	char if_range[192]; /* the validator of the bytes in the .part; "" when none is known */
+	char if_range_path[4096];
 	double last_rx, last_draw, t0;
 	curl_off_t last_now;
 	uint64_t t0_size;
@@ -129,11 +135,12 @@ static size_t on_header(char *p, size_t size, size_t nmemb, void *ud)
 
 	if (n >= 5 && memcmp(p, "HTTP/", 5) == 0) {
 		/* a new response (after a redirect): its own headers only */
-		d->content_range[0] = d->etag[0] = '\0';
+		d->content_range[0] = d->etag[0] = d->last_modified[0] = '\0';
 		return n;
 	}
 	if (!header_value(p, n, "content-range", d->content_range, sizeof(d->content_range)) &&
-	    !header_value(p, n, "etag", d->etag, sizeof(d->etag)))
+	    !header_value(p, n, "etag", d->etag, sizeof(d->etag)) &&
+	    !header_value(p, n, "last-modified", d->last_modified, sizeof(d->last_modified)))
 		header_value(p, n, "x-linked-etag", d->linked_etag, sizeof(d->linked_etag));
 	return n;
 }
@@ -148,6 +155,25 @@ static int restart(struct dl *d)
 	d->size = d->offset = 0;
 	d->restarted = 1;
 	return 0;
+}
+
+/*
+ * A whole file starts: remember what identifies this version beside the
+ * .part, so that a later run resumes only the same version. A weak entity
+ * tag may not be sent in If-Range, so the date stands in for it.
+ */
+static int keep_validator(struct dl *d)
+{
+	const char *v = d->etag[0] && strncmp(d->etag, "W/", 2) != 0 ? d->etag : d->last_modified;
+
+	snprintf(d->if_range, sizeof(d->if_range), "%s", v);
+	if (!d->if_range[0]) {
+		if (unlink(d->if_range_path) < 0 && errno != ENOENT)
+			return lc_err_set_errno(LC_EIO, errno, "cannot remove '%s'",
+			                        d->if_range_path);
+		return 0;
+	}
+	return lc_file_write_atomic(d->if_range_path, d->if_range, strlen(d->if_range));
 }
 
 /* The first body bytes of a response: check the status and the range. */
@@ -170,8 +196,11 @@ static int on_start(struct dl *d)
 	}
 	if (d->status != 200)
 		return lc_err_set(LC_EIO, "HTTP %ld from '%s'", d->status, d->o->url);
+	if (keep_validator(d))
+		return lc_err_code();
 	if (d->offset) {
-		int rc = restart(d); /* the server does not do ranges */
+		/* the server does not do ranges, or the file changed since (If-Range) */
+		int rc = restart(d);
 		if (rc)
 			return rc;
 	}
@@ -310,34 +339,74 @@ static int etag_digest(const char *v, char out[65])
 	return 1;
 }
 
-/* Hash the first n bytes already in the .part. */
-static int hash_part(struct dl *d, uint64_t n)
+/* Hash the first n bytes of fd (the file name) into md; fd is left at offset n. */
+static int hash_fd(EVP_MD_CTX *md, int fd, uint64_t n, const char *name)
 {
 	char buf[1 << 16];
 	uint64_t done = 0;
 
-	if (lseek(d->fd, 0, SEEK_SET) < 0)
-		return lc_err_set_errno(LC_EIO, errno, "cannot read '%s.part'", d->o->dest);
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return lc_err_set_errno(LC_EIO, errno, "cannot read '%s'", name);
 	while (done < n) {
 		size_t want = n - done < sizeof(buf) ? (size_t)(n - done) : sizeof(buf);
-		ssize_t r = read(d->fd, buf, want);
+		ssize_t r = read(fd, buf, want);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
-			return lc_err_set_errno(LC_EIO, r < 0 ? errno : EIO,
-			                        "cannot read '%s.part'", d->o->dest);
-		EVP_DigestUpdate(d->md, buf, (size_t)r);
+			return lc_err_set_errno(LC_EIO, r < 0 ? errno : EIO, "cannot read '%s'",
+			                        name);
+		if (EVP_DigestUpdate(md, buf, (size_t)r) != 1)
+			return lc_err_set(LC_ERROR, "sha256: update failed");
 		done += (uint64_t)r;
 	}
-	return lseek(d->fd, (off_t)n, SEEK_SET) < 0
-	               ? lc_err_set_errno(LC_EIO, errno, "cannot seek '%s.part'", d->o->dest)
+	return lseek(fd, (off_t)n, SEEK_SET) < 0
+	               ? lc_err_set_errno(LC_EIO, errno, "cannot seek '%s'", name)
 	               : 0;
+}
+
+/* 32 bytes of digest -> 64 lower-case hex digits and a NUL. */
+static void to_hex(const unsigned char *md, char hex[65])
+{
+	for (unsigned i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+}
+
+int lc_models_sha256(const char *path, char hex[65])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned char out[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	struct stat st;
+	int fd = -1, rc;
+
+	if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+		rc = lc_err_set(LC_ENOMEM, "sha256: cannot start");
+		goto out;
+	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0) {
+		rc = lc_err_set_errno(errno == ENOENT ? LC_ENOTFOUND : LC_EIO, errno,
+		                      "cannot open '%s'", path);
+		goto out;
+	}
+	if ((rc = hash_fd(md, fd, (uint64_t)st.st_size, path)))
+		goto out;
+	if (EVP_DigestFinal_ex(md, out, &len) != 1 || len != 32) {
+		rc = lc_err_set(LC_ERROR, "sha256: cannot finish");
+		goto out;
+	}
+	to_hex(out, hex);
+out:
+	if (fd >= 0)
+		close(fd);
+	EVP_MD_CTX_free(md);
+	return rc;
 }
 
 /* One request from d->size on. Returns 0, 1 to try again, or an error. */
 static int attempt(struct dl *d)
 {
-	char range[48];
+	char range[48], if_range[sizeof(d->if_range) + 16];
+	struct curl_slist *h = NULL;
 	CURLcode cc;
 	int rc = 0;
 
@@ -367,6 +436,14 @@ static int attempt(struct dl *d)
 	if (d->offset) {
 		snprintf(range, sizeof(range), "%" PRIu64 "-", d->offset);
 		curl_easy_setopt(d->curl, CURLOPT_RANGE, range);
+		if (d->if_range[0]) {
+			snprintf(if_range, sizeof(if_range), "If-Range: %s", d->if_range);
+			if (!(h = curl_slist_append(NULL, if_range))) {
+				curl_easy_cleanup(d->curl);
+				return lc_err_set(LC_ENOMEM, "out of memory");
+			}
+			curl_easy_setopt(d->curl, CURLOPT_HTTPHEADER, h);
+		}
 	}
 	cc = curl_easy_perform(d->curl);
 	if (!d->status)
@@ -404,6 +481,7 @@ static int attempt(struct dl *d)
 		rc = 1;
 	}
 	curl_easy_cleanup(d->curl);
+	curl_slist_free_all(h);
 	d->curl = NULL;
 	return rc;
 }
@@ -441,7 +519,9 @@ int lc_download(const lc_download_opts *o, uint64_t *size_out, char *digest_out)
 	d.fd = -1;
 	if (o->sha256 && !etag_digest(o->sha256, want))
 		return lc_err_set(LC_EPARSE, "--sha256 takes 64 hex digits, not '%s'", o->sha256);
-	if ((size_t)snprintf(part, sizeof(part), "%s.part", o->dest) >= sizeof(part))
+	if ((size_t)snprintf(part, sizeof(part), "%s.part", o->dest) >= sizeof(part) ||
+	    (size_t)snprintf(d.if_range_path, sizeof(d.if_range_path), "%s.part.if-range",
+	                     o->dest) >= sizeof(d.if_range_path))
 		return lc_err_set(LC_ETOOBIG, "path too long: '%s'", o->dest);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return lc_err_set(LC_EIO, "cannot start libcurl");
@@ -454,8 +534,18 @@ int lc_download(const lc_download_opts *o, uint64_t *size_out, char *digest_out)
 		rc = lc_err_set_errno(LC_EIO, errno, "cannot open '%s'", part);
 		goto out;
 	}
-	if ((rc = hash_part(&d, (uint64_t)st.st_size)))
+	if ((rc = hash_fd(d.md, d.fd, (uint64_t)st.st_size, part)))
 		goto out;
+	if (st.st_size > 0) {
+		char *v = NULL;
+		size_t n = 0;
+		/* A .part without one (or with a damaged one) resumes unconditionally. */
+		if (lc_file_read(d.if_range_path, sizeof(d.if_range) - 1, &v, &n) == 0 &&
+		    !memchr(v, '\n', n) && !memchr(v, '\r', n))
+			snprintf(d.if_range, sizeof(d.if_range), "%s", v);
+		free(v);
+		lc_err_clear();
+	}
 	d.size = (uint64_t)st.st_size;
 	d.t0 = now_s();
 	d.t0_size = d.size;
@@ -490,8 +580,7 @@ int lc_download(const lc_download_opts *o, uint64_t *size_out, char *digest_out)
 		rc = lc_err_set(LC_ERROR, "sha256: cannot finish");
 		goto out;
 	}
-	for (unsigned i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	to_hex(md, hex);
 	if (!want[0] && !etag_digest(d.linked_etag, want))
 		etag_digest(d.etag, want);
 	if (want[0] && strcmp(want, hex) != 0) {
@@ -505,6 +594,7 @@ int lc_download(const lc_download_opts *o, uint64_t *size_out, char *digest_out)
 		rc = lc_err_set_errno(LC_EIO, errno, "cannot rename '%s' to '%s'", part, o->dest);
 		goto out;
 	}
+	(void)unlink(d.if_range_path); /* nothing left to resume */
 	if ((rc = fsync_dir_of(o->dest)))
 		goto out;
 	*size_out = d.size;

@@ -28,6 +28,13 @@ int lc_models_dir(char *out, size_t cap);
  */
 int lc_models_resolve(const char *name, char *out, size_t cap);
 
+/*
+ * The SHA-256 of the file at path (OpenSSL), as 64 lower-case hex digits
+ * and a NUL in hex. Reads the whole file. Errors: LC_ENOTFOUND, LC_EIO,
+ * LC_ENOMEM.
+ */
+int lc_models_sha256(const char *path, char hex[65]);
+
 typedef struct lc_download_opts {
 	const char *url;  /* http:// or https:// */
 	const char *dest; /* the final path; the data goes to dest + ".part" first */
@@ -43,7 +50,13 @@ typedef struct lc_download_opts {
  * Download url to dest. The bytes go to dest.part; an existing .part is
  * resumed with an HTTP Range request (a server that ignores the range sends
  * the whole file and the .part starts over), and a connection that breaks
- * is resumed the same way, up to max_attempts times. The SHA-256 of the
+ * is resumed the same way, up to max_attempts times. What identifies the
+ * version being downloaded (its strong ETag, else its Last-Modified date)
+ * is kept in dest.part.if-range and sent as If-Range with every resuming
+ * request (RFC 9110, 13.1.5), so a file that changed on the server since is
+ * downloaded whole instead of being spliced onto the old version's bytes; a
+ * .part without it resumes unconditionally. dest.part.if-range is removed
+ * when dest is complete. The SHA-256 of the
  * whole file (OpenSSL) is checked against opts->sha256, or else against
  * the digest the server names: Hugging Face's X-Linked-ETag, or an ETag of
  * 64 hex digits. Only a complete file whose digest matches (or for which no

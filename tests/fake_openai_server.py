@@ -24,7 +24,10 @@ Replies to POST /v1/chat/completions come from a script, one per request:
 Every request is recorded in .requests (path, headers, JSON body).
 
 Files: .files[name] = {"data": bytes, "ranges": bool, "cut_at": n (the first
-response stops after n bytes), "headers": {...}}, served at /files/NAME.
+response stops after n bytes), "gone_after_cut": bool (404 after that),
+"etag": '"v1"', "last_modified": "HTTP-date", "headers": {...}}, served at
+/files/NAME. A Range request with an If-Range that is neither the file's ETag
+nor its Last-Modified gets the whole file (RFC 9110, 13.1.5).
 """
 import json
 import socket
@@ -168,8 +171,15 @@ class FakeServer:
                 f = outer.files.get(name)
                 if f is None:
                     return self.send_json(404, {"error": "no such file"})
+                with outer.lock:
+                    gone = f.get("gone_after_cut") and name in outer.cut_done
+                if gone:
+                    return self.send_json(404, {"error": "gone"})
                 data, start = f["data"], 0
                 rng = self.headers.get("Range")
+                cond = self.headers.get("If-Range")
+                if cond is not None and cond not in (f.get("etag"), f.get("last_modified")):
+                    rng = None  # the client's bytes are of another version
                 code = 200
                 if rng and f.get("ranges", True) and rng.startswith("bytes="):
                     start = int(rng[6:].split("-")[0])
@@ -188,6 +198,10 @@ class FakeServer:
                     self.send_header("Accept-Ranges", "bytes")
                 if code == 206:
                     self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+                if f.get("etag"):
+                    self.send_header("ETag", f["etag"])
+                if f.get("last_modified"):
+                    self.send_header("Last-Modified", f["last_modified"])
                 for k, v in f.get("headers", {}).items():
                     self.send_header(k, v)
                 self.send_header("Connection", "close")

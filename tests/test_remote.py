@@ -353,6 +353,55 @@ check("a server-named SHA-256 that differs is refused", rc == 1 and not os.path.
 rc, out, err = pull(srv.url + "/files/e.gguf", "-o", out_path, "--sha256", "xyz")
 check("--sha256 that is not hex is a usage error", rc == 2, f"rc={rc} err={err!r}")
 
+# 12c. A file that changed on the server between two runs is not spliced: the .part's
+# ETag goes out as If-Range, the server answers with the whole new file (RFC 9110 13.1.5).
+v1 = bytes((i * 13 + 1) % 256 for i in range(200000))
+v2 = bytes((i * 17 + 5) % 256 for i in range(200000))
+out_path = os.path.join(top, "v.gguf")
+srv.files["v.gguf"] = {"data": v1, "etag": '"v1"', "cut_at": 80000, "gone_after_cut": True}
+srv.reset()
+rc, out, err = pull(srv.url + "/files/v.gguf", "-o", out_path)
+check("changed file: the first run stops with a .part and its ETag beside it",
+      rc == 1 and os.path.getsize(out_path + ".part") == 80000
+      and open(out_path + ".part.if-range").read() == '"v1"', f"rc={rc} err={err!r}")
+srv.files["v.gguf"] = {"data": v2, "etag": '"v2"'}
+srv.reset()
+rc, out, err = pull(srv.url + "/files/v.gguf", "-o", out_path)
+reqs = [r["headers"] for r in srv.requests if r["path"] == "/files/v.gguf"]
+check("changed file: the resuming request carries Range and If-Range: \"v1\"",
+      [(h.get("range"), h.get("if-range")) for h in reqs] == [("bytes=80000-", '"v1"')], reqs)
+check("changed file: the result is the new version whole, not v1 then v2",
+      rc == 0 and open(out_path, "rb").read() == v2, f"rc={rc} err={err!r}")
+check("changed file: the If-Range file goes with the .part",
+      not os.path.exists(out_path + ".part") and not os.path.exists(out_path + ".part.if-range"))
+
+# 12d. Unchanged, with only a weak ETag: Last-Modified is the validator, the range is kept.
+date = "Wed, 21 Oct 2015 07:28:00 GMT"
+out_path = os.path.join(top, "w.gguf")
+srv.files["w.gguf"] = {"data": v1, "etag": 'W/"weak"', "last_modified": date, "cut_at": 70000,
+                       "gone_after_cut": True}
+rc, out, err = pull(srv.url + "/files/w.gguf", "-o", out_path)
+srv.files["w.gguf"] = {"data": v1, "etag": 'W/"weak"', "last_modified": date}
+srv.reset()
+rc, out, err = pull(srv.url + "/files/w.gguf", "-o", out_path, "--sha256",
+                    hashlib.sha256(v1).hexdigest())
+reqs = [r["headers"] for r in srv.requests if r["path"] == "/files/w.gguf"]
+check("weak ETag: If-Range is the Last-Modified date, the download resumes at 70000",
+      rc == 0 and [(h.get("range"), h.get("if-range")) for h in reqs] == [("bytes=70000-", date)]
+      and open(out_path, "rb").read() == v1, f"rc={rc} err={err!r} {reqs}")
+
+# 12e. The file is already there: --sha256 checks it (no request), without it is kept as is.
+srv.reset()
+rc, out, err = pull(srv.url + "/files/w.gguf", "-o", out_path, "--sha256",
+                    hashlib.sha256(v1).hexdigest().upper())
+check("already there, right --sha256: exit 0, says it matches, no request",
+      rc == 0 and "matches" in err and out.strip() == out_path and srv.requests == [],
+      f"rc={rc} err={err!r}")
+rc, out, err = pull(srv.url + "/files/w.gguf", "-o", out_path, "--sha256", "1" * 64)
+check("already there, wrong --sha256: exit 1 naming both digests, the file kept",
+      rc == 1 and hashlib.sha256(v1).hexdigest() in err and "1" * 64 in err
+      and open(out_path, "rb").read() == v1 and srv.requests == [], f"rc={rc} err={err!r}")
+
 # 12b. On a terminal the progress bar's last line gives the download's rate, however fast
 # it was: a file from loopback takes well under the bar's 0.2 s between redraws.
 out_path = os.path.join(top, "p.gguf")

@@ -34,6 +34,7 @@
 #define DEFAULT_CTX     8192
 #define BACKOFF_MAX     30.0
 #define RETRY_AFTER_MAX 120.0
+#define PROBE_MS        5000L
 
 struct memo_call {
 	char *id, *name, *args; /* owned */
@@ -53,7 +54,8 @@ struct remote {
 	char *auth; /* "Authorization: Bearer KEY", or NULL; never logged */
 	int n_ctx, max_tokens, seed, retries, send_options;
 	float temp;
-	long connect_ms, idle_ms;
+	long connect_ms, idle_ms, probe_ms;
+	volatile sig_atomic_t *cancel; /* start-up's: may be NULL */
 	double bytes_per_token;
 	struct memo memos[MEMO_MAX];
 	unsigned long next_seq;
@@ -917,16 +919,34 @@ static size_t on_probe_body(char *p, size_t size, size_t nmemb, void *ud)
 	return lc_buf_add(ud, p, size * nmemb) ? 0 : size * nmemb;
 }
 
-/* A short GET (post == NULL) or POST; *status 0 when the server did not answer. */
-static void probe(const struct remote *r, const char *url, const char *post, lc_buf *body,
-                  long *status)
+static int on_probe_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                             curl_off_t ulnow)
+{
+	volatile sig_atomic_t *cancel = ud;
+
+	(void)dltotal;
+	(void)dlnow;
+	(void)ultotal;
+	(void)ulnow;
+	return cancel && *cancel;
+}
+
+/*
+ * A short GET (post == NULL) or POST, over in r->probe_ms at most; *status 0
+ * when the server did not answer. Returns 0 or LC_ECANCELLED.
+ */
+static int probe(const struct remote *r, const char *url, const char *post, lc_buf *body,
+                 long *status)
 {
 	CURL *c = curl_easy_init();
 	struct curl_slist *h = NULL;
+	CURLcode cc;
 
 	*status = 0;
+	if (r->cancel && *r->cancel)
+		return lc_err_set(LC_ECANCELLED, "cancelled");
 	if (!c)
-		return;
+		return 0;
 	h = curl_slist_append(h, "Content-Type: application/json");
 	h = curl_slist_append(h, "Expect:");
 	if (r->auth)
@@ -937,28 +957,43 @@ static void probe(const struct remote *r, const char *url, const char *post, lc_
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, post);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_probe_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, r->connect_ms);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, r->connect_ms + 10000L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+	                 r->connect_ms < r->probe_ms ? r->connect_ms : r->probe_ms);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, r->probe_ms);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "lcode");
-	if (curl_easy_perform(c) == CURLE_OK)
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_probe_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, (void *)r->cancel);
+	cc = curl_easy_perform(c);
+	if (cc == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
 	curl_easy_cleanup(c);
 	curl_slist_free_all(h);
+	if (cc == CURLE_ABORTED_BY_CALLBACK)
+		return lc_err_set(LC_ECANCELLED, "cancelled");
+	if (cc == CURLE_OPERATION_TIMEDOUT)
+		lc_info("remote: %s did not answer in %ld ms", url, r->probe_ms);
+	return 0;
 }
 
-/* GET {root}/props, then POST {root}/api/show: what context the server allows. */
-static void probe_ctx(struct remote *r, int *hard, int *trained)
+/*
+ * GET {root}/props, then POST {root}/api/show: what context the server
+ * allows. Returns 0 or LC_ECANCELLED.
+ */
+static int probe_ctx(struct remote *r, int *hard, int *trained)
 {
 	lc_buf body = LC_BUF_INIT(PROBE_MAX);
 	char url[4200];
 	cJSON *j = NULL, *req = NULL, *v;
 	char *post = NULL;
 	long status;
+	int rc = 0;
 
 	*hard = *trained = 0;
 	snprintf(url, sizeof(url), "%s/props", r->root);
-	probe(r, url, NULL, &body, &status);
+	if ((rc = probe(r, url, NULL, &body, &status)))
+		goto out;
 	if (status == 200 && (j = cJSON_ParseWithLength(body.data, body.len))) {
 		v = cJSON_GetObjectItemCaseSensitive(
 		        cJSON_GetObjectItemCaseSensitive(j, "default_generation_settings"),
@@ -976,7 +1011,8 @@ static void probe_ctx(struct remote *r, int *hard, int *trained)
 	    !(post = cJSON_PrintUnformatted(req)))
 		goto out;
 	snprintf(url, sizeof(url), "%s/api/show", r->root);
-	probe(r, url, post, &body, &status);
+	if ((rc = probe(r, url, post, &body, &status)))
+		goto out;
 	if (status == 200 && (j = cJSON_ParseWithLength(body.data, body.len))) {
 		cJSON *mi = cJSON_GetObjectItemCaseSensitive(j, "model_info");
 		r->send_options = 1; /* it is Ollama */
@@ -993,6 +1029,7 @@ out:
 	cJSON_Delete(req);
 	free(post);
 	lc_buf_release(&body);
+	return rc;
 }
 
 /* The first model of GET {base}/models. */
@@ -1006,7 +1043,8 @@ static int first_model(struct remote *r)
 	int rc;
 
 	snprintf(url, sizeof(url), "%s/models", r->base);
-	probe(r, url, NULL, &body, &status);
+	if ((rc = probe(r, url, NULL, &body, &status)))
+		goto out;
 	if (status == 0) {
 		rc = lc_err_set(LC_EIO, "remote: cannot reach %s to list its models", r->base);
 		goto out;
@@ -1074,13 +1112,15 @@ int lc_backend_remote_new(lc_backend **out, const lc_remote_opts *opts)
 	r->connect_ms = opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 10000;
 	r->idle_ms = opts->idle_timeout_ms > 0 ? opts->idle_timeout_ms : 300000;
 	r->retries = opts->max_retries == 0 ? 4 : opts->max_retries < 0 ? 0 : opts->max_retries;
+	r->probe_ms = r->idle_ms < PROBE_MS ? r->idle_ms : PROBE_MS;
+	r->cancel = opts->cancel;
 	r->bytes_per_token = 3.0;
 	/* Servers other than OpenAI's ignore what they do not know; OpenAI refuses it. */
 	r->send_options = strstr(r->base, "api.openai.com") == NULL;
 	if (!r->model && (rc = first_model(r)))
 		goto fail;
-	if (!opts->no_probe)
-		probe_ctx(r, &hard, &trained);
+	if (!opts->no_probe && (rc = probe_ctx(r, &hard, &trained)))
+		goto fail;
 	r->n_ctx = opts->n_ctx > 0 ? opts->n_ctx : hard ? hard : DEFAULT_CTX;
 	if (hard && r->n_ctx > hard)
 		r->n_ctx = hard;

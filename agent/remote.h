@@ -53,18 +53,21 @@ typedef struct lc_remote_opts {
 	int idle_timeout_ms;    /* longest silence while a response is awaited; 0: 300000 */
 	int max_retries;        /* 0: 4; < 0: none */
 	int no_probe;           /* 1: do not ask the server for its context size */
+	volatile sig_atomic_t *cancel; /* set: the start-up's requests stop; may be NULL */
 } lc_remote_opts;
 
 /*
- * Make a remote backend. Unless no_probe is set, the server is asked for its
- * context size: llama-server's GET {root}/props
- * (default_generation_settings.n_ctx, a hard limit), then Ollama's POST
+ * Make a remote backend. The start-up's requests (below) each take at most
+ * 5 s, or idle_timeout_ms when that is shorter, and stop when *cancel is
+ * set. Unless no_probe is set, the server is asked for its context size: llama-server's GET
+ * {root}/props (default_generation_settings.n_ctx, a hard limit), then Ollama's POST
  * {root}/api/show ({"model": NAME}; model_info."ARCH.context_length", the
  * model's trained length), where root is base_url less a trailing "/v1".
  * Neither is required. On success *out is owned (free with
  * lc_backend_free). Errors: LC_EPARSE (a base URL that is not http:// or
  * https://), LC_ENOTFOUND (no model given and the server lists none),
- * LC_EIO and LC_ETIMEOUT (when the model list cannot be had), LC_ENOMEM.
+ * LC_EIO and LC_ETIMEOUT (when the model list cannot be had), LC_ECANCELLED,
+ * LC_ENOMEM.
  */
 int lc_backend_remote_new(lc_backend **out, const lc_remote_opts *opts);
 

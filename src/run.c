@@ -311,6 +311,7 @@ static int open_remote(const struct lc_run_opts *o, lc_backend **out)
 	ro.temp = o->temp > 0 ? o->temp : 0;
 	ro.seed = o->has_seed ? (int)o->seed : -1;
 	ro.idle_timeout_ms = o->remote_timeout * 1000;
+	ro.cancel = &lc_cancel_flag;
 	return lc_backend_remote_new(out, &ro);
 }
 

@@ -31,6 +31,7 @@ nor its Last-Modified gets the whole file (RFC 9110, 13.1.5).
 """
 import json
 import socket
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -42,6 +43,7 @@ class FakeServer:
         self.requests = []
         self.files = {}
         self.props = None     # dict for GET /props, or None for 404
+        self.props_delay = 0  # seconds GET /props waits before it answers
         self.show = None      # dict for POST /api/show, or None for 404
         self.models = [{"id": "fake-model", "object": "model"}]
         self.lock = threading.Lock()
@@ -72,6 +74,8 @@ class FakeServer:
 
             def do_GET(self):
                 self.record()
+                if self.path == "/props":
+                    time.sleep(outer.props_delay)
                 if self.path == "/props" and outer.props is not None:
                     return self.send_json(200, outer.props)
                 if self.path == "/v1/models":
@@ -218,7 +222,13 @@ class FakeServer:
                 self.wfile.write(body)
                 self.close_connection = True
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request, client_address):
+                # a client that gave up (a time-out, Ctrl-C) is what some tests are about
+                if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+                    super().handle_error(request, client_address)
+
+        self.httpd = Server(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}"

@@ -13,6 +13,7 @@ import os
 import pty
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -245,6 +246,33 @@ check("silent mid-stream: exit 3 with a time-out message, one request",
       rc == 3 and "no answer" in err and len(srv.chat_requests()) == 1,
       f"rc={rc} err={err!r}")
 check("silent mid-stream: gave up well before the server spoke again", dt < 5.5, dt)
+
+# 6c. A /props that hangs costs the start-up at most the probe's time-out (here the 1 s of
+# --remote-timeout, which is shorter than the usual 5 s), and Ctrl-C stops it at once.
+srv.props = {"default_generation_settings": {"n_ctx": 4096}}
+srv.props_delay = 10
+srv.reset([{"content": ["after the wait"]}])
+t0 = time.time()
+rc, out, err = run(repo, "-m", "hi", "--remote-timeout", "1")
+dt = time.time() - t0
+check("hanging /props: the request still runs, answered", rc == 0
+      and out.strip() == "after the wait", f"rc={rc} err={err!r}")
+check("hanging /props: start-up gave up on it after about 1 s, not 10", dt < 5, dt)
+srv.reset([{"content": ["never asked"]}])
+p = subprocess.Popen([lcode, "-C", repo, "--backend", "openai", "--base-url", srv.url + "/v1",
+                      "--no-sandbox", "-m", "hi"], stdout=subprocess.PIPE,
+                     stderr=subprocess.PIPE, text=True, env=ENV)
+while not any(r["path"] == "/props" for r in srv.requests) and p.poll() is None:
+    time.sleep(0.05)
+t0 = time.time()
+p.send_signal(signal.SIGINT)
+out, err = p.communicate(timeout=30)
+dt = time.time() - t0
+check("Ctrl-C during a start-up probe: stops at once, says cancelled, asks nothing more",
+      p.returncode == 3 and "cancelled" in err and dt < 2.5 and srv.chat_requests() == [],
+      f"rc={p.returncode} dt={dt} err={err!r}")
+srv.props_delay = 0
+srv.props = None
 
 # 7. Nothing listening: a clear message after retries.
 dead = FakeServer()

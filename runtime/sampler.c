@@ -149,22 +149,24 @@ static int cand_cmp(const void *a, const void *b)
 	return (x->id > y->id) - (x->id < y->id);
 }
 
-/* 1 when a ranks below b in cand_cmp's order. */
-static int cand_below(const struct cand *a, const struct cand *b)
+/* 1 when a should sit above b in a heap: a ranks below b (min-heap) or above it (max-heap). */
+static int heap_before(const struct cand *a, const struct cand *b, int max_heap)
 {
-	return cand_cmp(a, b) > 0;
+	int d = cand_cmp(a, b);
+
+	return max_heap ? d < 0 : d > 0;
 }
 
-static void heap_sift_down(struct cand *h, int n, int i)
+/* Min-heap on rank: the root is the worst kept; max-heap: the root is the best left. */
+static void heap_sift_down(struct cand *h, int n, int i, int max_heap)
 {
 	for (;;) {
 		int l = 2 * i + 1, r = l + 1, m = i;
 		struct cand t;
 
-		/* Min-heap on rank: the root is the worst of the kept k. */
-		if (l < n && cand_below(&h[l], &h[m]))
+		if (l < n && heap_before(&h[l], &h[m], max_heap))
 			m = l;
-		if (r < n && cand_below(&h[r], &h[m]))
+		if (r < n && heap_before(&h[r], &h[m], max_heap))
 			m = r;
 		if (m == i)
 			return;
@@ -173,7 +175,7 @@ static void heap_sift_down(struct cand *h, int n, int i)
 	}
 }
 
-/* Keep the k best of c[0..n) in c[0..k), sorted. */
+/* Keep the k best of c[0..n) in c[0..k), sorted; the others in c[k..n), unordered. */
 static int top_k(struct cand *c, int n, int k)
 {
 	int i;
@@ -183,11 +185,14 @@ static int top_k(struct cand *c, int n, int k)
 		return n;
 	}
 	for (i = k / 2 - 1; i >= 0; i--)
-		heap_sift_down(c, k, i);
+		heap_sift_down(c, k, i, 0);
 	for (i = k; i < n; i++) {
-		if (cand_below(&c[0], &c[i])) {
+		if (cand_cmp(&c[0], &c[i]) > 0) {
+			/* swap, not copy: the constrained walk reads the rest in c[k..n) */
+			struct cand t = c[0];
 			c[0] = c[i];
-			heap_sift_down(c, k, 0);
+			c[i] = t;
+			heap_sift_down(c, k, 0, 0);
 		}
 	}
 	qsort(c, (size_t)k, sizeof(*c), cand_cmp);
@@ -208,12 +213,14 @@ static void softmax(struct cand *c, int n, float temp)
 		c[i].p = (float)(c[i].p / sum);
 }
 
-int lc_sampler_sample(lc_sampler *s, const float *logits, int32_t *token)
+/*
+ * Copy logits into s->cand, apply the penalties and drop masked tokens
+ * (-INFINITY, NaN); the number of candidates left in s->cand[0..n).
+ */
+static int collect(lc_sampler *s, const float *logits)
 {
-	const struct lc_sampler_params *p = &s->par;
 	struct cand *c = s->cand;
 	int i, n = 0;
-	double u, cum, total;
 
 	for (i = 0; i < s->n_vocab; i++) {
 		c[i].id = i;
@@ -225,18 +232,16 @@ int lc_sampler_sample(lc_sampler *s, const float *logits, int32_t *token)
 			continue;
 		c[n++] = c[i];
 	}
-	if (n == 0)
-		return lc_err_set(LC_EPARSE, "sampler: every token is masked");
-	if (p->temp <= 0.0f) {
-		float bl = -INFINITY;
-		int32_t id = -1;
-		for (i = 0; i < n; i++)
-			if (id < 0 || c[i].logit > bl)
-				bl = c[i].logit, id = c[i].id;
-		*token = id;
-		return 0;
-	}
-	n = top_k(c, n, p->top_k);
+	return n;
+}
+
+/* Top-p, min-p, temperature and the draw over c[0..n), sorted best first, n >= 1. */
+static int32_t draw(lc_sampler *s, struct cand *c, int n)
+{
+	const struct lc_sampler_params *p = &s->par;
+	double u, cum, total;
+	int i;
+
 	softmax(c, n, 1.0f);
 	if (p->top_p < 1.0f) {
 		cum = 0.0;
@@ -266,6 +271,117 @@ int lc_sampler_sample(lc_sampler *s, const float *logits, int32_t *token)
 		if (cum > u * total)
 			break;
 	}
-	*token = c[i].id;
+	return c[i].id;
+}
+
+int lc_sampler_sample(lc_sampler *s, const float *logits, int32_t *token)
+{
+	const struct lc_sampler_params *p = &s->par;
+	struct cand *c = s->cand;
+	int i, n = collect(s, logits);
+
+	if (n == 0)
+		return lc_err_set(LC_EPARSE, "sampler: every token is masked");
+	if (p->temp <= 0.0f) {
+		float bl = -INFINITY;
+		int32_t id = -1;
+		for (i = 0; i < n; i++)
+			if (id < 0 || c[i].logit > bl)
+				bl = c[i].logit, id = c[i].id;
+		*token = id;
+		return 0;
+	}
+	n = top_k(c, n, p->top_k);
+	*token = draw(s, c, n);
+	return 0;
+}
+
+/* Candidates sorted up front by a constrained walk; a deeper walk goes on in a heap. */
+#define WALK_CHUNK 64
+
+/*
+ * One step of the constrained walk at candidate x, n_kept allowed tokens
+ * kept so far: -1 stop before x (min-p would drop it), 0 x refused, 1 keep
+ * x, 2 keep x and stop (greedy, or top-k reached). thr: min-p's threshold,
+ * set by the first allowed token.
+ */
+static int walk_step(const struct lc_sampler_params *p, float *thr, int n_kept,
+                     const struct cand *x, lc_sampler_allow_fn allow, void *ctx)
+{
+	if (n_kept > 0 && x->logit < *thr)
+		return -1;
+	if (!allow(ctx, x->id))
+		return 0;
+	if (p->temp <= 0.0f)
+		return 2;
+	if (n_kept == 0)
+		*thr = x->logit + logf(fmaxf(p->min_p, LC_SAMPLER_MIN_P_FLOOR));
+	return p->top_k > 0 && n_kept + 1 == p->top_k ? 2 : 1;
+}
+
+int lc_sampler_sample_constrained(lc_sampler *s, const float *logits, lc_sampler_allow_fn allow,
+                                  void *ctx, int32_t *token, int *n_refused)
+{
+	const struct lc_sampler_params *p = &s->par;
+	struct cand *c = s->cand, *h;
+	int n = collect(s, logits), chunk, heap_n, w, k = 0, refused = 0, d, i;
+	float thr = -INFINITY;
+
+	if (n == 0)
+		return lc_err_set(LC_EPARSE, "sampler: every token is masked");
+	/* The first candidates sorted, as top-k sorts them: most walks end among them. */
+	chunk = p->top_k > WALK_CHUNK ? p->top_k : WALK_CHUNK;
+	chunk = top_k(c, n, chunk < n ? chunk : n);
+	for (i = 0; i < chunk; i++) {
+		if ((d = walk_step(p, &thr, k, &c[i], allow, ctx)) < 0)
+			goto walked;
+		if (d == 0) {
+			refused++;
+			continue;
+		}
+		c[k++] = c[i]; /* k <= i: kept tokens stay in order at the front */
+		if (d == 2)
+			goto walked;
+	}
+	/*
+	 * The rest in a max-heap: O(n) comparisons and no query to build, then
+	 * O(log n) per candidate, so the queries remain the candidates walked.
+	 * Kept tokens go to c[w..n), worst first; the heap is h[0..heap_n) with
+	 * h + heap_n <= c + w.
+	 */
+	h = c + chunk;
+	heap_n = n - chunk;
+	w = n;
+	for (i = heap_n / 2 - 1; i >= 0; i--)
+		heap_sift_down(h, heap_n, i, 1);
+	while (heap_n > 0) {
+		struct cand best = h[0];
+
+		if ((d = walk_step(p, &thr, k + n - w, &best, allow, ctx)) < 0)
+			break;
+		h[0] = h[--heap_n];
+		heap_sift_down(h, heap_n, 0, 1);
+		if (d == 0) {
+			refused++;
+			continue;
+		}
+		c[--w] = best;
+		if (d == 2)
+			break;
+	}
+	for (i = 0; i < (n - w) / 2; i++) {
+		struct cand t = c[w + i];
+		c[w + i] = c[n - 1 - i];
+		c[n - 1 - i] = t;
+	}
+	memmove(c + k, c + w, (size_t)(n - w) * sizeof(*c));
+	k += n - w;
+walked:
+	if (k == 0)
+		return lc_err_set(LC_EDENIED,
+		                  "sampler: the constraint allows none of the %d tokens", n);
+	*token = p->temp <= 0.0f ? c[0].id : draw(s, c, k);
+	if (n_refused)
+		*n_refused = refused;
 	return 0;
 }

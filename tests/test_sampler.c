@@ -241,6 +241,205 @@ static void test_all_masked_is_error(void **state)
 	lc_sampler_free(s);
 }
 
+/* --- constrained sampling ------------------------------------------------ */
+
+struct only {
+	int32_t allowed; /* the one token allowed */
+	int queries;
+};
+
+static int allow_only(void *ctx, int32_t token)
+{
+	struct only *o = ctx;
+
+	o->queries++;
+	return token == o->allowed;
+}
+
+/* Token id of rank r (0 = highest logit): a permutation, so ids do not follow ranks. */
+#define RANK_VOCAB 50000
+static int32_t id_of_rank(int r)
+{
+	return (int32_t)(((int64_t)r * 7919) % RANK_VOCAB); /* 7919 is prime to 50000 */
+}
+
+/* Logits falling by step per rank. */
+static float *ranked_logits(float step)
+{
+	float *lg = malloc(RANK_VOCAB * sizeof(*lg));
+
+	assert_non_null(lg);
+	for (int r = 0; r < RANK_VOCAB; r++)
+		lg[id_of_rank(r)] = -step * (float)r;
+	return lg;
+}
+
+static int32_t sample_only(struct lc_sampler_params *p, const float *lg, int rank, int *queries,
+                           int *refused)
+{
+	struct only o = {id_of_rank(rank), 0};
+	lc_sampler *s = make(p, RANK_VOCAB);
+	int32_t t = -1;
+
+	assert_int_equal(lc_sampler_sample_constrained(s, lg, allow_only, &o, &t, refused), 0);
+	lc_sampler_free(s);
+	*queries = o.queries;
+	return t;
+}
+
+/*
+ * One token allowed, at rank 1234 of 50000: greedy asks exactly 1235 times.
+ * Sampling keeps walking while a candidate could survive min-p: with logits
+ * 0.007 apart and min-p 0.05, ln(20) / 0.007 = 427.96, so the 427 candidates
+ * after it are asked too; with min-p off, the floor 1e-12 gives
+ * ln(1e12) / 0.007 = 3947.3, so 3947 (hand computations).
+ */
+static void test_constrained_queries_follow_rank(void **state)
+{
+	struct lc_sampler_params p = LC_SAMPLER_PARAMS_INIT;
+	float *lg = ranked_logits(0.007f);
+	int queries, refused;
+
+	p.temp = 0.0f;
+	assert_int_equal(sample_only(&p, lg, 1234, &queries, &refused), id_of_rank(1234));
+	assert_int_equal(queries, 1235);
+	assert_int_equal(refused, 1234);
+	assert_int_equal(sample_only(&p, lg, 0, &queries, &refused), id_of_rank(0));
+	assert_int_equal(queries, 1);
+	assert_int_equal(refused, 0);
+
+	p = (struct lc_sampler_params)LC_SAMPLER_PARAMS_INIT; /* temp 0.8, top-k 40, min-p 0.05 */
+	assert_int_equal(sample_only(&p, lg, 1234, &queries, &refused), id_of_rank(1234));
+	assert_int_equal(queries, 1235 + 427);
+	assert_int_equal(refused, 1234 + 427);
+	p.min_p = 0.0f;
+	assert_int_equal(sample_only(&p, lg, 1234, &queries, &refused), id_of_rank(1234));
+	assert_int_equal(queries, 1235 + 3947);
+	free(lg);
+}
+
+struct every {
+	int mod, rem;
+	int queries;
+};
+
+static int allow_every(void *ctx, int32_t token)
+{
+	struct every *e = ctx;
+
+	e->queries++;
+	return token % e->mod == e->rem;
+}
+
+/* Over 2000 seeds at temperature 1, the token drawn is always one the constraint allows. */
+static void test_constrained_token_always_allowed(void **state)
+{
+	struct lc_sampler_params p = LC_SAMPLER_PARAMS_INIT;
+	float lg[1000];
+	int seen[1000] = {0}, distinct = 0;
+
+	for (int i = 0; i < 1000; i++)
+		lg[i] = (float)((i * 37) % 101) * 0.05f; /* many near-ties */
+	p.temp = 1.0f;
+	for (uint64_t seed = 0; seed < 2000; seed++) {
+		struct every e = {7, 3, 0};
+		lc_sampler *s;
+		int32_t t = -1;
+
+		p.seed = seed;
+		s = make(&p, 1000);
+		assert_int_equal(lc_sampler_sample_constrained(s, lg, allow_every, &e, &t, NULL),
+		                 0);
+		assert_true(t >= 0 && t < 1000);
+		assert_int_equal(t % 7, 3);
+		/* top-k 40 of the allowed: about 7 * 40 candidates asked, not 1000 */
+		assert_true(e.queries < 400);
+		distinct += !seen[t]++;
+		lc_sampler_free(s);
+	}
+	assert_true(distinct > 5); /* the draw is random, not one fixed token */
+}
+
+/*
+ * Reference: lc_sampler_sample over the same logits with the refused tokens
+ * masked to -INFINITY. With top-k on and min-p off the walk ends at top-k, so
+ * the two must give the same tokens from the same seed, penalties included:
+ * top-k within the first sorted candidates and past them, a third of the
+ * tokens allowed or all of them.
+ */
+static void test_constrained_equals_masked(void **state)
+{
+	static const struct {
+		int top_k, mod;
+	} cfg[] = {{40, 3}, {100, 3}, {5, 1}, {300, 2}};
+	float lg[500], masked[500];
+
+	for (size_t k = 0; k < sizeof(cfg) / sizeof(cfg[0]); k++) {
+		struct lc_sampler_params p = plain();
+		lc_sampler *a, *b;
+
+		for (int i = 0; i < 500; i++) {
+			lg[i] = (float)((i * 131) % 97) * 0.1f - 5.0f;
+			masked[i] = i % cfg[k].mod == cfg[k].mod - 1 ? lg[i] : -INFINITY;
+		}
+		p.temp = 0.8f;
+		p.top_k = cfg[k].top_k;
+		p.top_p = 0.9f;
+		p.repeat_penalty = 1.3f;
+		p.seed = 42 + k;
+		a = make(&p, 500);
+		b = make(&p, 500);
+		for (int i = 0; i < 2000; i++) {
+			struct every e = {cfg[k].mod, cfg[k].mod - 1, 0};
+			int32_t ta = -1, tb = -1;
+
+			assert_int_equal(
+			        lc_sampler_sample_constrained(a, lg, allow_every, &e, &ta, NULL),
+			        0);
+			assert_int_equal(lc_sampler_sample(b, masked, &tb), 0);
+			if (ta != tb)
+				fail_msg("config %zu, draw %d: constrained %d, masked %d", k, i, ta,
+				         tb);
+			lc_sampler_accept(a, ta);
+			lc_sampler_accept(b, tb);
+		}
+		lc_sampler_free(a);
+		lc_sampler_free(b);
+	}
+}
+
+static int allow_none(void *ctx, int32_t token)
+{
+	(*(int *)ctx)++;
+	return 0;
+}
+
+/* Nothing allowed: one pass over the unmasked candidates, then LC_EDENIED. */
+static void test_constrained_none_allowed(void **state)
+{
+	struct lc_sampler_params p = plain();
+	float lg[6] = {1, 2, -INFINITY, 3, NAN, 0};
+	float none[2] = {-INFINITY, -INFINITY};
+	int32_t t = 99;
+	int queries = 0, refused = -1;
+	lc_sampler *s = make(&p, 6);
+
+	assert_int_equal(lc_sampler_sample_constrained(s, lg, allow_none, &queries, &t, &refused),
+	                 LC_EDENIED);
+	assert_int_equal(queries, 4);
+	assert_int_equal(t, 99);
+	assert_int_equal(refused, -1);
+	lc_err_clear();
+	lc_sampler_free(s);
+	s = make(&p, 2);
+	queries = 0;
+	assert_int_equal(lc_sampler_sample_constrained(s, none, allow_none, &queries, &t, NULL),
+	                 LC_EPARSE);
+	assert_int_equal(queries, 0);
+	lc_err_clear();
+	lc_sampler_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -253,6 +452,10 @@ int main(void)
 	        cmocka_unit_test(test_repeat_penalty),
 	        cmocka_unit_test(test_frequency_presence_and_window),
 	        cmocka_unit_test(test_all_masked_is_error),
+	        cmocka_unit_test(test_constrained_queries_follow_rank),
+	        cmocka_unit_test(test_constrained_token_always_allowed),
+	        cmocka_unit_test(test_constrained_equals_masked),
+	        cmocka_unit_test(test_constrained_none_allowed),
 	};
 	cmocka_set_message_output(CM_OUTPUT_TAP);
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -105,13 +105,13 @@ static int sync_prompt(lc_lm *lm, lc_seq *kv, const int32_t *target, size_t n_ta
 	return rc;
 }
 
-static int allowed(const lc_gen_opts *o, int32_t t)
+/* lc_sampler_allow_fn over the constraint: may token t come next? */
+static int allowed(void *ctx, int32_t t)
 {
+	const lc_gen_opts *o = ctx;
 	size_t len;
 	const char *piece;
 
-	if (!o->constraint)
-		return 1;
 	if (lc_tokenizer_is_eog(o->tok, t))
 		return lc_constraint_allows_end(o->constraint);
 	piece = lc_token_piece(o->tok, t, &len);
@@ -120,37 +120,23 @@ static int allowed(const lc_gen_opts *o, int32_t t)
 	return lc_constraint_allows(o->constraint, piece, len);
 }
 
-/* Sample one token the constraint allows from work (modified: refused tokens masked). */
-static int pick(const lc_gen_opts *o, float *work, int n_vocab, int32_t *out, lc_gen_stats *st)
+/* Sample one token from work (masked tokens at -INFINITY) that the constraint allows. */
+static int pick(const lc_gen_opts *o, const float *work, int32_t *out, lc_gen_stats *st)
 {
-	int32_t t;
-	int rejected = 0, rc;
+	int refused = 0, rc;
 
-	for (;;) {
-		if (rejected == LC_GEN_SCAN_AFTER) {
-			int any = 0;
-			for (int32_t i = 0; i < n_vocab; i++) {
-				if (work[i] == -INFINITY)
-					continue;
-				if (allowed(o, i))
-					any = 1;
-				else
-					work[i] = -INFINITY;
-			}
-			if (!any)
-				return lc_err_set(LC_ERROR, "generate: no token is allowed here");
-		}
-		rc = lc_sampler_sample(o->sampler, work, &t);
-		if (rc)
-			return lc_err_set(LC_ERROR, "generate: no token is allowed here");
-		if (allowed(o, t)) {
-			*out = t;
-			return 0;
-		}
-		work[t] = -INFINITY;
-		rejected++;
-		st->n_rejected++;
-	}
+	if (!o->constraint)
+		rc = lc_sampler_sample(o->sampler, work, out);
+	else
+		rc = lc_sampler_sample_constrained(o->sampler, work, allowed, (void *)o, out,
+		                                   &refused);
+	if (rc == LC_EDENIED)
+		return lc_err_set(LC_ERROR,
+		                  "generate: the tool-call constraint allows no token here");
+	if (rc)
+		return lc_err_set(LC_ERROR, "generate: every token is masked here");
+	st->n_rejected += refused;
+	return 0;
 }
 
 int lc_generate(lc_lm *lm, lc_seq *kv, const int32_t *target, size_t n_target, const lc_gen_opts *o,
@@ -198,7 +184,7 @@ int lc_generate(lc_lm *lm, lc_seq *kv, const int32_t *target, size_t n_target, c
 		if (ban >= 0)
 			work[ban] = -INFINITY;
 		ban = -1;
-		if ((rc = pick(o, work, lm->n_vocab, &t, &st)))
+		if ((rc = pick(o, work, &t, &st)))
 			goto out;
 		if (lc_tokenizer_is_eog(o->tok, t)) {
 			st.stopped_eog = 1;

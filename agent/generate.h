@@ -3,11 +3,12 @@
  *
  * Tokens come from an lc_lm - the in-process model, or a script in tests -
  * and are chosen by the sampler under two guards:
- *  - the tool-call constraint (constrain.h), when given: candidates are
- *    tried in the sampler's order and the first one the constraint allows is
- *    taken, so the cost follows the number of rejections; after
- *    LC_GEN_SCAN_AFTER rejections every token is checked once and the
- *    disallowed ones are masked;
+ *  - the tool-call constraint (constrain.h), when given: every token is
+ *    drawn by lc_sampler_sample_constrained, which walks the candidates in
+ *    falling logit order, asks the constraint about each and samples among
+ *    the allowed ones only (top-k, min-p, top-p over those), so the number
+ *    of questions follows the number of rejections, not the vocabulary
+ *    size, and a call parses by construction;
  *  - the token-level loop guard (loopguard.h): a cycle in the generated
  *    tokens rolls the KV cache back to the end of the cycle's first
  *    occurrence and bans the token that began its second.
@@ -30,8 +31,6 @@
 #include "runtime/tokenizer.h"
 #include "src/buf.h"
 
-/* Rejections before the whole vocabulary is checked at once. */
-#define LC_GEN_SCAN_AFTER 64
 /* Loop-guard interventions allowed in one message before it is given up. */
 #define LC_GEN_MAX_LOOPS 8
 
@@ -74,7 +73,7 @@ typedef struct lc_gen_stats {
 	int n_reused;    /* prompt tokens kept from the cache */
 	int n_prompt;    /* prompt tokens evaluated */
 	int n_gen;       /* tokens generated (kept) */
-	int n_rejected;  /* candidates the constraint refused */
+	int n_rejected;  /* candidates the constraint refused, over all tokens */
 	int n_loops;     /* loop-guard interventions */
 	int stopped_eog; /* 1: the model ended its turn */
 	double t_prompt; /* seconds evaluating the prompt */
@@ -88,7 +87,7 @@ typedef struct lc_gen_stats {
  *
  * Errors: LC_ETOOBIG (the target or the generation would pass n_ctx; the
  * text generated so far is kept), LC_ECANCELLED (*cancel was set), LC_ERROR
- * (every candidate was refused, or the loop guard gave up), and whatever
+ * (the constraint refused every token, or the loop guard gave up), and whatever
  * lm->eval returns. After an error kv still mirrors the cache.
  */
 int lc_generate(lc_lm *lm, lc_seq *kv, const int32_t *target, size_t n_target, const lc_gen_opts *o,

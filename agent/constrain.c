@@ -1,5 +1,6 @@
 #include "agent/constrain.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,8 @@
 #define MAX_WS         32 /* consecutive white space bytes allowed inside a call */
 #define MAX_PROPS      64 /* properties per object schema */
 #define MAX_INT_DIGITS 15 /* digits of an integer part */
+#define INT_LIMIT      1000000000000000LL /* 10^15: integer parts stay below it */
+#define NO_BOUND       ((int64_t)1 << 60) /* a length or count bound that is absent */
 
 enum mode {
 	M_FREE,        /* outside a call; watching for the trigger */
@@ -28,7 +31,21 @@ enum frame_kind { F_CALL, F_OBJECT, F_ARRAY, F_STRING, F_NUMBER, F_LITERAL };
 
 enum obj_state { O_START, O_KEY, O_COLON, O_VALUE, O_NEXT, O_KEY_EXPECT };
 enum arr_state { A_START, A_VALUE, A_NEXT };
-enum str_state { S_CHARS, S_ESC, S_U1, S_U2, S_U3, S_U4 };
+/* S_U*: the hex digits of \uXXXX; S_LOW_*, S_L*: the \uXXXX of a low surrogate owed. */
+enum str_state {
+	S_CHARS,
+	S_ESC,
+	S_U1,
+	S_U2,
+	S_U3,
+	S_U4,
+	S_LOW_BS,
+	S_LOW_U,
+	S_L1,
+	S_L2,
+	S_L3,
+	S_L4
+};
 enum num_state { N_START, N_SIGN, N_ZERO, N_INT, N_FRAC0, N_FRAC, N_EXP0, N_EXPSIGN, N_EXP };
 
 enum react_state {
@@ -47,15 +64,21 @@ enum react_state {
 
 struct frame {
 	uint8_t kind, st;
-	uint8_t is_int;          /* number: integer only */
-	uint8_t no_minus;        /* number: minimum >= 0 */
+	uint8_t is_int;          /* number: integer only; lo/hi apply digit by digit */
+	uint8_t no_minus;        /* number, not integer only: minimum >= 0 */
+	uint8_t neg;             /* number: began with '-' */
 	uint8_t enum_match;      /* string: value must be one of schema's enum (or a tool name) */
-	uint8_t lit_pos;         /* literal: bytes matched */
+	uint8_t lit_pos;         /* literal: bytes matched; number: digits of the integer part */
+	uint16_t esc;            /* string: the hex digits of the \u escape read so far */
 	const char *lit;         /* literal: "true", "false" or "null" */
 	const cJSON *schema;     /* this value's schema; NULL = any JSON */
 	const cJSON *val_schema; /* object: schema of the current key's value */
 	uint64_t seen, required; /* object: property bits */
-	int8_t key_idx;          /* object: current key's property index, -1 = other */
+	/* number: magnitude of the integer part; string: code points; array: items so far */
+	int64_t n;
+	/* number: minimum/maximum (integers only); string: minLength/maxLength; array: items */
+	int64_t lo, hi;
+	int8_t key_idx; /* object: current key's property index, -1 = other */
 };
 
 struct state {
@@ -65,13 +88,18 @@ struct state {
 	uint8_t after_pos;
 	uint8_t depth;
 	uint8_t text_len;
-	uint8_t block_close;   /* ReAct block: bytes of ">>>" matched on this line, 255 = no */
-	uint8_t block_linelen; /* ReAct block: bytes on this line, capped */
-	int16_t tool;          /* index of the called tool, -1 before it is known */
+	/* ReAct block: how this line matches the closing line >>>[ \t]*\r?: 0-3 '>' read,
+	 * 3 also after blanks, 4 after the '\r', 255 = it is content */
+	uint8_t block_close;
+	int16_t tool; /* index of the called tool, -1 before it is known */
 	int n_calls;
 	uint64_t seen, required; /* ReAct: argument bits */
 	const cJSON *val_schema; /* ReAct: schema of the current argument */
 	int8_t key_idx;
+	/* ReAct string: code points so far (a line: up to its last non-blank byte; a
+	 * block: of its finished lines) and pending ones (a line: blanks after
+	 * them; a block: the current line) */
+	int64_t r_len, r_pend;
 	char text[MAX_TEXT];
 	struct frame stack[MAX_DEPTH];
 };
@@ -126,6 +154,44 @@ static const cJSON *schema_enum(const cJSON *schema)
 {
 	const cJSON *e = cJSON_GetObjectItemCaseSensitive(schema, "enum");
 	return cJSON_IsArray(e) ? e : NULL;
+}
+
+enum rounding { B_CEIL, B_FLOOR, B_TRUNC };
+
+/*
+ * An integer bound from keyword kw of schema, rounded as lc_schema_validate
+ * compares it: an integer v >= m iff v >= ceil(m), v <= m iff v <= floor(m);
+ * lengths are cast to size_t there, which truncates. dflt when absent.
+ */
+static int64_t bound(const cJSON *schema, const char *kw, enum rounding r, int64_t dflt)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(schema, kw);
+	double d;
+
+	if (!cJSON_IsNumber(v))
+		return dflt;
+	d = r == B_CEIL    ? ceil(v->valuedouble)
+	    : r == B_FLOOR ? floor(v->valuedouble)
+	                   : trunc(v->valuedouble);
+	if (d >= (double)NO_BOUND)
+		return NO_BOUND;
+	if (d <= -(double)NO_BOUND)
+		return -NO_BOUND;
+	return (int64_t)d;
+}
+
+/* minLength and maxLength of a string schema, in code points. */
+static void length_bounds(const cJSON *schema, int64_t *lo, int64_t *hi)
+{
+	*lo = bound(schema, "minLength", B_TRUNC, 0);
+	*hi = bound(schema, "maxLength", B_TRUNC, NO_BOUND);
+}
+
+/* JSON Schema counts code points; tools/schema.c counts the bytes that do not
+ * continue a UTF-8 sequence, and so does this. */
+static int starts_code_point(int b)
+{
+	return (b & 0xC0) != 0x80;
 }
 
 static int extra_allowed(const cJSON *schema)
@@ -237,6 +303,35 @@ static int push(struct state *s, const struct frame *f)
 
 static int value_done(const lc_constraint *c, struct state *s);
 
+/* Do the values of magnitude [a, b], signed as f's number, meet [f->lo, f->hi]? */
+static int span_meets(const struct frame *f, int64_t a, int64_t b)
+{
+	int64_t x = f->neg ? -b : a, y = f->neg ? -a : b;
+
+	return x <= f->hi && y >= f->lo;
+}
+
+/*
+ * Can the integer begun in f still end in [lo, hi]? Its completions: after a
+ * lone '-', every magnitude below INT_LIMIT (-0 included); after "0" or "-0",
+ * 0; after k digits of value d, d * 10^j + [0, 10^j) for each j with
+ * k + j <= MAX_INT_DIGITS. A prefix is allowed iff one of them is in range,
+ * so a refused byte is the first one after which no valid integer exists.
+ */
+static int int_reachable(const struct frame *f)
+{
+	int64_t p = 1;
+
+	if (f->st == N_SIGN)
+		return span_meets(f, 0, INT_LIMIT - 1);
+	if (f->st == N_ZERO)
+		return span_meets(f, 0, 0);
+	for (int k = f->lit_pos; k <= MAX_INT_DIGITS; k++, p *= 10)
+		if (span_meets(f, f->n * p, (f->n + 1) * p - 1))
+			return 1;
+	return 0;
+}
+
 /* Start a value whose first byte is b, under schema (NULL = any). */
 static int value_begin(const lc_constraint *c, struct state *s, const cJSON *schema, int b)
 {
@@ -259,6 +354,7 @@ static int value_begin(const lc_constraint *c, struct state *s, const cJSON *sch
 		if (!type_allows(schema, "string"))
 			return 0;
 		f.kind = F_STRING;
+		length_bounds(schema, &f.lo, &f.hi);
 		return push(s, &f);
 	case '{':
 		if (!type_allows(schema, "object"))
@@ -272,6 +368,8 @@ static int value_begin(const lc_constraint *c, struct state *s, const cJSON *sch
 			return 0;
 		f.kind = F_ARRAY;
 		f.st = A_START;
+		f.lo = bound(schema, "minItems", B_CEIL, 0);
+		f.hi = bound(schema, "maxItems", B_FLOOR, NO_BOUND);
 		return push(s, &f);
 	case 't':
 	case 'f':
@@ -289,17 +387,27 @@ static int value_begin(const lc_constraint *c, struct state *s, const cJSON *sch
 			return 0;
 		f.kind = F_NUMBER;
 		f.is_int = !type_allows(schema, "number");
-		{
+		if (f.is_int) {
+			f.lo = bound(schema, "minimum", B_CEIL, -INT_LIMIT);
+			f.hi = bound(schema, "maximum", B_FLOOR, INT_LIMIT);
+		} else {
+			/* NEEDSWORK: bounds of non-integer numbers are checked after
+			 * decoding; an exact prefix test would have to round as strtod. */
 			const cJSON *mn = cJSON_GetObjectItemCaseSensitive(schema, "minimum");
 			f.no_minus = cJSON_IsNumber(mn) && mn->valuedouble >= 0;
 		}
 		if (b == '-') {
 			if (f.no_minus)
 				return 0;
+			f.neg = 1;
 			f.st = N_SIGN;
 		} else {
 			f.st = b == '0' ? N_ZERO : N_INT;
+			f.n = b - '0';
+			f.lit_pos = 1;
 		}
+		if (f.is_int && !int_reachable(&f))
+			return 0;
 		return push(s, &f);
 	}
 }
@@ -325,12 +433,19 @@ static int number_byte(const lc_constraint *c, struct state *s, struct frame *f,
 		if (!digit)
 			return 0;
 		f->st = b == '0' ? N_ZERO : N_INT;
-		return 1;
+		f->n = b - '0';
+		f->lit_pos = 1;
+		return !f->is_int || int_reachable(f);
 	case N_ZERO:
 	case N_INT:
 		/* Integer parts stay exact in a double: at most 15 digits. */
-		if (digit && f->st == N_INT)
-			return ++f->lit_pos < MAX_INT_DIGITS;
+		if (digit && f->st == N_INT) {
+			if (f->lit_pos >= MAX_INT_DIGITS)
+				return 0;
+			f->lit_pos++;
+			f->n = f->n * 10 + (b - '0');
+			return !f->is_int || int_reachable(f);
+		}
 		if (!f->is_int && b == '.') {
 			f->st = N_FRAC0;
 			return 1;
@@ -372,9 +487,61 @@ static int number_byte(const lc_constraint *c, struct state *s, struct frame *f,
 		break;
 	}
 	/* Complete: pop, then the parent takes b. */
+	if (f->is_int && !span_meets(f, f->n, f->n))
+		return 0;
 	if (!value_done(c, s))
 		return 0;
 	return feed_byte(c, s, b);
+}
+
+static int hex_digit(int b)
+{
+	if (b >= '0' && b <= '9')
+		return b - '0';
+	if (b >= 'a' && b <= 'f')
+		return b - 'a' + 10;
+	if (b >= 'A' && b <= 'F')
+		return b - 'A' + 10;
+	return -1;
+}
+
+/*
+ * A \uXXXX escape, digit by digit, as cJSON decodes it: U+0000 would cut
+ * the string short and a lone surrogate fails to parse, so a high surrogate
+ * (D800-DBFF) must be followed by the \uXXXX of a low one (DC00-DFFF) and
+ * neither may appear alone.
+ */
+static int unicode_byte(struct frame *f, int b)
+{
+	int h = hex_digit(b);
+
+	if (h < 0)
+		return 0;
+	f->esc = (uint16_t)(f->esc << 4 | h);
+	switch (f->st) {
+	case S_U2:
+		if (f->esc >= 0xDC && f->esc <= 0xDF)
+			return 0;
+		break;
+	case S_U4:
+		if (f->esc == 0)
+			return 0;
+		f->st = f->esc >= 0xD800 && f->esc <= 0xDBFF ? S_LOW_BS : S_CHARS;
+		return 1;
+	case S_L1:
+		if (h != 0xD)
+			return 0;
+		break;
+	case S_L2:
+		if (f->esc < 0xDC || f->esc > 0xDF)
+			return 0;
+		break;
+	case S_L4:
+		f->st = S_CHARS;
+		return 1;
+	}
+	f->st++;
+	return 1;
 }
 
 static int string_byte(const lc_constraint *c, struct state *s, struct frame *f, int b)
@@ -390,39 +557,52 @@ static int string_byte(const lc_constraint *c, struct state *s, struct frame *f,
 					return 0;
 				if (!list)
 					s->tool = (int16_t)idx;
+			} else if (f->n < f->lo) {
+				return 0; /* minLength */
 			}
 			return value_done(c, s);
-		}
-		if (b == '\\') {
-			if (f->enum_match)
-				return 0;
-			f->st = S_ESC;
-			return 1;
 		}
 		if (b < 0x20)
 			return 0;
 		if (f->enum_match) {
 			const cJSON *list = schema_enum(f->schema);
-			if (!text_add(s, b))
+			if (b == '\\' || !text_add(s, b))
 				return 0;
 			return list ? enum_match(list, s->text, s->text_len, 0) >= 0
 			            : tool_match(c, s->text, s->text_len, 0) >= 0;
 		}
+		/* Every escape, a surrogate pair too, decodes to one code point. */
+		if (b == '\\' || starts_code_point(b)) {
+			if (f->n >= f->hi)
+				return 0; /* maxLength */
+			f->n++;
+		}
+		if (b == '\\')
+			f->st = S_ESC;
 		return 1;
 	case S_ESC:
 		if (b == 'u') {
 			f->st = S_U1;
+			f->esc = 0;
 			return 1;
 		}
 		if (!strchr("\"\\/bfnrt", b) || b == 0)
 			return 0;
 		f->st = S_CHARS;
 		return 1;
-	default: /* S_U1..S_U4 */
-		if (!((b >= '0' && b <= '9') || (b >= 'a' && b <= 'f') || (b >= 'A' && b <= 'F')))
+	case S_LOW_BS:
+		if (b != '\\')
 			return 0;
-		f->st = f->st == S_U4 ? S_CHARS : f->st + 1;
+		f->st = S_LOW_U;
 		return 1;
+	case S_LOW_U:
+		if (b != 'u')
+			return 0;
+		f->st = S_L1;
+		f->esc = 0;
+		return 1;
+	default: /* S_U1..S_U4, S_L1..S_L4 */
+		return unicode_byte(f, b);
 	}
 }
 
@@ -532,6 +712,7 @@ static int object_byte(const lc_constraint *c, struct state *s, struct frame *f,
 	return 0;
 }
 
+/* minItems/maxItems are kept at the byte that would break them: ']' or ','. */
 static int array_byte(const lc_constraint *c, struct state *s, struct frame *f, int b)
 {
 	const cJSON *items = cJSON_GetObjectItemCaseSensitive(f->schema, "items");
@@ -541,17 +722,22 @@ static int array_byte(const lc_constraint *c, struct state *s, struct frame *f, 
 	switch (f->st) {
 	case A_START:
 		if (b == ']')
-			return value_done(c, s);
+			return f->lo <= 0 && value_done(c, s);
+		if (f->hi < 1)
+			return 0;
 		/* fall through */
 	case A_VALUE:
 		f->st = A_NEXT;
+		f->n++;
 		return value_begin(c, s, items, b);
 	case A_NEXT:
 		if (b == ',') {
+			if (f->n >= f->hi)
+				return 0;
 			f->st = A_VALUE;
 			return 1;
 		}
-		return b == ']' && value_done(c, s);
+		return b == ']' && f->n >= f->lo && value_done(c, s);
 	}
 	return 0;
 }
@@ -623,6 +809,70 @@ static const char *react_type(const cJSON *schema)
 	return "string";
 }
 
+/* White space as the ReAct parser trims it (isspace in the C locale). */
+static int is_c_space(int b)
+{
+	return is_ws(b) || b == '\v' || b == '\f';
+}
+
+/*
+ * A byte of a one-line string value. The parser trims the line, so blanks
+ * count only once a later byte follows them: r_len holds the code points up
+ * to the last non-blank byte, r_pend the blanks after it.
+ */
+static int line_byte(struct state *s, int b)
+{
+	int64_t lo, hi, n;
+
+	if (is_c_space(b)) {
+		s->r_pend++;
+		return 1;
+	}
+	length_bounds(s->val_schema, &lo, &hi);
+	n = s->r_len + s->r_pend + starts_code_point(b);
+	if (n > hi)
+		return 0; /* maxLength */
+	s->r_len = n;
+	s->r_pend = 0;
+	return 1;
+}
+
+/*
+ * A byte of a <<< block. The value is every line before the closing one,
+ * newlines included; the parser closes at a line that is >>> followed by
+ * blanks and an optional '\r'. Until the line shows whether it closes, its
+ * code points wait in r_pend. A byte is allowed while a valid ending
+ * remains: closing at this line, or ending it as content within maxLength.
+ */
+static int block_byte(struct state *s, int b)
+{
+	int64_t lo, hi;
+
+	length_bounds(s->val_schema, &lo, &hi);
+	if (b == '\n') {
+		if (s->block_close == 3 || s->block_close == 4) {
+			if (s->r_len < lo)
+				return 0; /* minLength */
+			s->rstate = R_ARG_START;
+			return 1;
+		}
+		if (s->r_len + s->r_pend + 1 > hi)
+			return 0; /* maxLength */
+		s->r_len += s->r_pend + 1;
+		s->r_pend = 0;
+		s->block_close = 0;
+		return 1;
+	}
+	if (s->block_close < 3 && b == '>')
+		s->block_close++;
+	else if (s->block_close == 3 && b == '\r')
+		s->block_close = 4;
+	else if (!(s->block_close == 3 && (b == ' ' || b == '\t')))
+		s->block_close = 255;
+	s->r_pend += starts_code_point(b);
+	return (s->block_close != 255 && s->r_len >= lo) || s->r_len + s->r_pend + 1 <= hi;
+}
+
 static int react_byte(const lc_constraint *c, struct state *s, int b)
 {
 	const cJSON *params = s->tool >= 0 ? tool_params(c, s->tool) : NULL;
@@ -680,7 +930,7 @@ static int react_byte(const lc_constraint *c, struct state *s, int b)
 		return 1;
 	case R_VALUE_START: {
 		const char *type = react_type(s->val_schema);
-		if (b == ' ' || b == '\t' || b == '\n' || b == '\r')
+		if (is_c_space(b))
 			return 0;
 		if (schema_enum(s->val_schema)) {
 			s->text_len = 0;
@@ -689,19 +939,27 @@ static int react_byte(const lc_constraint *c, struct state *s, int b)
 		}
 		if (strcmp(type, "string") == 0) {
 			s->rstate = R_LINE;
-			return 1;
+			s->r_len = 0;
+			s->r_pend = 0;
+			return line_byte(s, b);
 		}
 		s->depth = 0;
 		if (strcmp(type, "boolean") == 0 && b != 't' && b != 'f')
 			return 0;
 		return value_begin(c, s, s->val_schema, b);
 	}
-	case R_LINE:
-		if (b == '\n') {
-			s->rstate = R_ARG_START;
-			return 1;
-		}
-		return b != '\r';
+	case R_LINE: {
+		int64_t lo, hi;
+		if (b == '\r')
+			return 0;
+		if (b != '\n')
+			return line_byte(s, b);
+		length_bounds(s->val_schema, &lo, &hi);
+		if (s->r_len < lo)
+			return 0; /* minLength */
+		s->rstate = R_ARG_START;
+		return 1;
+	}
 	case R_ENUM:
 		if (b == '\n') {
 			if (enum_match(schema_enum(s->val_schema), s->text, s->text_len, 1) < 0)
@@ -722,26 +980,12 @@ static int react_byte(const lc_constraint *c, struct state *s, int b)
 		if (++s->after_pos == 4) {
 			s->rstate = R_BLOCK;
 			s->block_close = 0;
-			s->block_linelen = 0;
+			s->r_len = 0;
+			s->r_pend = 0;
 		}
 		return 1;
 	case R_BLOCK:
-		if (b == '\n') {
-			if (s->block_close == 3 && s->block_linelen == 3) {
-				s->rstate = R_ARG_START;
-				return 1;
-			}
-			s->block_close = 0;
-			s->block_linelen = 0;
-			return 1;
-		}
-		if (s->block_linelen < 255)
-			s->block_linelen++;
-		if (s->block_close < 3 && s->block_close == s->block_linelen - 1 && b == '>')
-			s->block_close++;
-		else
-			s->block_close = 255;
-		return 1;
+		return block_byte(s, b);
 	}
 	return 0;
 }
@@ -926,6 +1170,7 @@ int lc_constraint_feed(lc_constraint *c, const char *bytes, size_t n)
 int lc_constraint_allows_end(const lc_constraint *c)
 {
 	const struct state *s = &c->st;
+	const struct frame *f;
 
 	switch (s->mode) {
 	case M_FREE:
@@ -940,16 +1185,20 @@ int lc_constraint_allows_end(const lc_constraint *c)
 			return 0;
 		/* At a line start, or right after a complete one-line value: the
 		 * parser reads a last line without its newline. */
-		if (s->depth == 0)
-			return s->rstate == R_ARG_START || s->rstate == R_LINE ||
-			       s->rstate == R_VALUE_END ||
-			       (s->rstate == R_BLOCK && s->block_close == 3 &&
-			        s->block_linelen == 3) ||
+		if (s->depth == 0) {
+			int64_t lo, hi;
+			length_bounds(s->val_schema, &lo, &hi);
+			return s->rstate == R_ARG_START || s->rstate == R_VALUE_END ||
+			       (s->rstate == R_LINE && s->r_len >= lo) ||
+			       (s->rstate == R_BLOCK &&
+			        (s->block_close == 3 || s->block_close == 4) && s->r_len >= lo) ||
 			       (s->rstate == R_ENUM && enum_match(schema_enum(s->val_schema),
 			                                          s->text, s->text_len, 1) >= 0);
-		return s->depth == 1 && s->stack[0].kind == F_NUMBER &&
-		       (s->stack[0].st == N_ZERO || s->stack[0].st == N_INT ||
-		        s->stack[0].st == N_FRAC || s->stack[0].st == N_EXP);
+		}
+		f = &s->stack[0];
+		return s->depth == 1 && f->kind == F_NUMBER &&
+		       (f->st == N_ZERO || f->st == N_INT || f->st == N_FRAC || f->st == N_EXP) &&
+		       (!f->is_int || span_meets(f, f->n, f->n));
 	default:
 		return 0;
 	}

@@ -9,15 +9,22 @@
  * only bytes that keep the text a valid prefix of a call to a registered tool
  * with schema-valid arguments are allowed: tool names, argument names, value
  * types (string, integer, number, boolean, enum, nested objects and arrays),
- * required arguments before the call may close. A call that the recogniser
- * accepted in full parses with lc_toolcall_parse and satisfies the schema
- * keywords the recogniser enforces (all but minimum/maximum, minLength/
- * maxLength and minItems/maxItems, which lc_schema_validate checks after).
+ * required arguments before the call may close, and the bounds of
+ * lc_schema_validate's subset (tools/schema.h): minimum/maximum of integers,
+ * minLength/maxLength of strings in code points (as schema.c counts them,
+ * after JSON unescaping or ReAct trimming), minItems/maxItems of arrays.
+ * Bounds are kept at the first byte after which no value within them
+ * remains possible: an integer prefix is allowed iff some integer it can
+ * still become (at most 15 digits) is in range, so with minimum 1 and maximum 3600 "0" and the
+ * fourth digit of "9999" are refused while "360" is not. \u escapes follow cJSON: a surrogate pair
+ * is one character, lone surrogates and U+0000 are refused. A call the recogniser accepted in full
+ * parses with lc_toolcall_parse and satisfies its schema, except minimum/maximum of non-integer
+ * numbers, which lc_schema_validate checks after.
  *
- * Use while sampling: for each candidate token in descending logit order, ask
- * lc_constraint_allows(c, piece, len) (or lc_constraint_allows_end for an
- * end-of-generation token) and sample the first one allowed, so the cost
- * follows the number of rejections, not the vocabulary size; then
+ * Use while sampling: lc_sampler_sample_constrained (runtime/sampler.h)
+ * asks lc_constraint_allows(c, piece, len) (or lc_constraint_allows_end for
+ * an end-of-generation token) for candidates in descending logit order, so
+ * the cost follows the number of rejections, not the vocabulary size; then
  * lc_constraint_feed the chosen piece.
  *
  * The state is a small value (no allocation while decoding): checking a

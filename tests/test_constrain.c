@@ -18,6 +18,8 @@
 #include "agent/toolcall.h"
 #include "src/err.h"
 #include "tools/schema.h"
+#include "tools/tool.h"
+#include "testrepo.h"
 
 static cJSON *tools;
 
@@ -28,12 +30,19 @@ static const char *tools_json =
         "\"required\":[\"path\"],\"additionalProperties\":false}}},"
         "{\"type\":\"function\",\"function\":{\"name\":\"read_dir\",\"parameters\":"
         "{\"type\":\"object\",\"properties\":{\"mode\":{\"enum\":[\"flat\",\"tree\"]},"
-        "\"globs\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
+        "\"globs\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"minItems\":1,"
+        "\"maxItems\":2},"
         "\"scale\":{\"type\":\"number\"}},\"additionalProperties\":false}}},"
         "{\"type\":\"function\",\"function\":{\"name\":\"edit\",\"parameters\":"
         "{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\"},"
         "\"search\":{\"type\":\"string\"},\"replace\":{\"type\":\"string\"}},"
-        "\"required\":[\"path\",\"search\",\"replace\"],\"additionalProperties\":false}}}]";
+        "\"required\":[\"path\",\"search\",\"replace\"],\"additionalProperties\":false}}},"
+        /* bounds: lengths in code points, integers on both sides of zero */
+        "{\"type\":\"function\",\"function\":{\"name\":\"tune\",\"parameters\":"
+        "{\"type\":\"object\",\"properties\":{\"tag\":{\"type\":\"string\",\"minLength\":2,"
+        "\"maxLength\":4},\"level\":{\"type\":\"integer\",\"minimum\":-20,\"maximum\":-3},"
+        "\"gain\":{\"type\":\"integer\",\"minimum\":15,\"maximum\":2000}},"
+        "\"required\":[\"tag\"],\"additionalProperties\":false}}}]";
 
 static int setup(void **state)
 {
@@ -93,7 +102,7 @@ static void test_hermes_refusals(void **state)
 	        /* minimum 1: no minus sign */
 	        {"<tool_call>{\"name\": \"read_file\", \"arguments\": {\"start\": ", "-"},
 	        /* leading zero */
-	        {"<tool_call>{\"name\": \"read_file\", \"arguments\": {\"start\": 0", "1"},
+	        {"<tool_call>{\"name\": \"read_dir\", \"arguments\": {\"scale\": 0", "1"},
 	        /* closing before the required path */
 	        {"<tool_call>{\"name\": \"read_file\", \"arguments\": {", "}"},
 	        /* arguments before name */
@@ -259,7 +268,17 @@ static const char *const pieces[] = {"<tool_call>",
                                      "_",
                                      "\": \"",
                                      "{\"",
-                                     "\"}"};
+                                     "\"}",
+                                     "tune",
+                                     "tag",
+                                     "level",
+                                     "gain",
+                                     "-1",
+                                     "20",
+                                     "99",
+                                     "\\ud83d",
+                                     "\\ude00",
+                                     "\\u0000"};
 
 static uint64_t rng = 88172645463325252ull;
 
@@ -327,17 +346,10 @@ static void random_walks(enum lc_call_format fmt, int walks, int *complete)
 				         lc_call_format_name(fmt), w, lc_err_msg(), text);
 			assert_true(m.n_calls >= 1);
 			for (size_t i = 0; i < m.n_calls; i++) {
-				cJSON *schema = (cJSON *)lc_toolcall_schema(tools, m.calls[i].name);
-				cJSON *loose = cJSON_Duplicate(schema, 1);
-				/* bounds are checked after decoding, not by the constraint */
-				cJSON_DeleteItemFromObject(
-				        cJSON_GetObjectItem(
-				                cJSON_GetObjectItem(loose, "properties"), "start"),
-				        "minimum");
-				if (lc_schema_validate(loose, m.calls[i].args))
+				const cJSON *schema = lc_toolcall_schema(tools, m.calls[i].name);
+				if (lc_schema_validate(schema, m.calls[i].args))
 					fail_msg("%s walk %d: '%s': %s", lc_call_format_name(fmt),
 					         w, text, lc_err_msg());
-				cJSON_Delete(loose);
 			}
 			lc_parsed_msg_release(&m);
 			(*complete)++;
@@ -360,6 +372,240 @@ static void test_random_walks_always_parse(void **state)
 	}
 }
 
+/* Feed text; it must pass whole. */
+static void feed_ok(lc_constraint *c, const char *text)
+{
+	long at = first_refused(c, text);
+
+	if (at != -1)
+		fail_msg("refused at byte %ld of: %s", at, text);
+}
+
+/* Offset of the n-th (1-based) occurrence of byte b in text. */
+static long nth(const char *text, int b, int n)
+{
+	for (long i = 0; text[i]; i++)
+		if (text[i] == b && --n == 0)
+			return i;
+	return -2;
+}
+
+/* The schemas of lcode's own tools, from a toolbox over a scratch repository. */
+static cJSON *real_tools(void)
+{
+	char dir[PATH_MAX];
+	lc_toolbox_opts to = {0};
+	lc_toolbox *tb;
+	cJSON *copy;
+
+	assert_int_equal(testrepo_init(dir, 1), 0);
+	to.repo_path = dir;
+	assert_int_equal(lc_toolbox_new(&tb, &to), 0);
+	copy = cJSON_Duplicate(lc_toolbox_schemas(tb), 1);
+	lc_toolbox_free(tb);
+	testrepo_remove(dir);
+	assert_non_null(copy);
+	return copy;
+}
+
+/*
+ * The shell tool's timeout is an integer in [1, 3600] and search's pattern
+ * has minLength 1 (tools/tool.c). Each bad call is refused at the first byte
+ * after which no valid value exists (worked out by hand): "0" can only be 0;
+ * "9999" can only grow past 3600 while "999" is itself in range; "360" may
+ * still become 3600 but "3601" may not; the closing quote of "" leaves the
+ * pattern empty. In-range values pass, and the calls parse and validate.
+ */
+static void test_real_tool_bounds(void **state)
+{
+	static const char *const bad[] = {
+	        "<tool_call>{\"name\": \"shell\", \"arguments\": {\"command\": \"ls\", "
+	        "\"timeout\": 0",
+	        "<tool_call>{\"name\": \"shell\", \"arguments\": {\"command\": \"ls\", "
+	        "\"timeout\": "
+	        "99999}}</tool_call>",
+	        "<tool_call>{\"name\": \"shell\", \"arguments\": {\"command\": \"ls\", "
+	        "\"timeout\": "
+	        "3601}}</tool_call>",
+	        "<tool_call>{\"name\": \"shell\", \"arguments\": {\"command\": \"ls\", "
+	        "\"timeout\": "
+	        "-1}}</tool_call>",
+	        "<tool_call>{\"name\": \"search\", \"arguments\": {\"pattern\": \"\"}}</tool_call>",
+	        "<tool_call>{\"name\": \"shell\", \"arguments\": {\"command\": \"\"}}</tool_call>",
+	};
+	const long at[] = {
+	        nth(bad[0], '0', 1), nth(bad[1], '9', 4),  nth(bad[2], '1', 1),
+	        nth(bad[3], '-', 1), nth(bad[4], '"', 10), nth(bad[5], '"', 10),
+	};
+	static const char *const good[] = {
+	        "<tool_call>{\"name\": \"shell\", \"arguments\": {\"command\": \"ls\", "
+	        "\"timeout\": "
+	        "1}}</tool_call>",
+	        "<tool_call>{\"name\": \"shell\", \"arguments\": {\"command\": \"ls\", "
+	        "\"timeout\": "
+	        "3600}}</tool_call>",
+	        "<tool_call>{\"name\": \"shell\", \"arguments\": {\"command\": \"ls\", "
+	        "\"timeout\": "
+	        "999}}</tool_call>",
+	        "<tool_call>{\"name\": \"search\", \"arguments\": {\"pattern\": "
+	        "\"x\"}}</tool_call>",
+	};
+	cJSON *real = real_tools();
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		lc_constraint *c;
+		assert_int_equal(lc_constraint_new(&c, LC_CALL_HERMES, real), 0);
+		long got = first_refused(c, bad[i]);
+		if (got != at[i])
+			fail_msg("case %zu: refused at %ld, not %ld: %s", i, got, at[i], bad[i]);
+		lc_constraint_free(c);
+	}
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		lc_constraint *c;
+		lc_parsed_msg m;
+		assert_int_equal(lc_constraint_new(&c, LC_CALL_HERMES, real), 0);
+		feed_ok(c, good[i]);
+		assert_true(lc_constraint_allows_end(c));
+		assert_int_equal(
+		        lc_toolcall_parse(LC_CALL_HERMES, good[i], strlen(good[i]), real, &m), 0);
+		assert_int_equal(lc_schema_validate(lc_toolcall_schema(real, m.calls[0].name),
+		                                    m.calls[0].args),
+		                 0);
+		lc_parsed_msg_release(&m);
+		lc_constraint_free(c);
+	}
+	cJSON_Delete(real);
+}
+
+/* The same bounds in the ReAct format, where values end at a newline or the message's end. */
+static void test_react_bounds(void **state)
+{
+	lc_constraint *c = make(LC_CALL_REACT);
+
+	/* level in [-20, -3]: "-2" can still become -20 but "-21" cannot */
+	assert_int_equal(first_refused(c, "Action: tune\ntag: ab\nlevel: -21\n"), 30);
+	lc_constraint_free(c);
+	c = make(LC_CALL_REACT);
+	/* "-1" may grow to -10..-19; it may not end as -1 */
+	feed_ok(c, "Action: tune\ntag: ab\nlevel: -1");
+	assert_false(lc_constraint_allows_end(c));
+	assert_false(lc_constraint_allows(c, "\n", 1));
+	feed_ok(c, "5");
+	assert_true(lc_constraint_allows_end(c));
+	lc_constraint_free(c);
+	c = make(LC_CALL_REACT);
+	/* gain in [15, 2000]: "1" may still become 15..19 or 100..1999, not "1\n" */
+	feed_ok(c, "Action: tune\ntag: ab\ngain: 1");
+	assert_false(lc_constraint_allows_end(c));
+	assert_false(lc_constraint_allows(c, "\n", 1));
+	feed_ok(c, "99");
+	feed_ok(c, "9");                               /* 1999 */
+	assert_false(lc_constraint_allows(c, "9", 1)); /* 19999 */
+	assert_true(lc_constraint_allows_end(c));
+	lc_constraint_free(c);
+	/* tag: 2 to 4 code points; trailing blanks are trimmed by the parser */
+	c = make(LC_CALL_REACT);
+	feed_ok(c, "Action: tune\ntag: a");
+	assert_false(lc_constraint_allows_end(c));
+	assert_false(lc_constraint_allows(c, "\n", 1));
+	feed_ok(c, "é\xc3\xa9z   ");
+	assert_false(lc_constraint_allows(c, "y", 1));
+	assert_true(lc_constraint_allows_end(c));
+	feed_ok(c, "\n");
+	lc_constraint_free(c);
+	/* a block's value is its lines with their newlines */
+	c = make(LC_CALL_REACT);
+	feed_ok(c, "Action: tune\ntag:\n<<<\n>>");
+	assert_false(lc_constraint_allows(c, ">\n", 2)); /* the empty block is too short */
+	feed_ok(c, "\n");                                /* ">>\n" is content: 3 */
+	assert_false(lc_constraint_allows(c, "x", 1));   /* "x\n" would make it 5 */
+	feed_ok(c, ">>> \r");
+	assert_true(lc_constraint_allows_end(c));
+	lc_constraint_free(c);
+	/* what the recogniser allowed, the parser reads as the same value */
+	{
+		const char *msg = "Action: tune\ntag:\n<<<\nabc\n>>> \r\nlevel: -3";
+		lc_parsed_msg m;
+		c = make(LC_CALL_REACT);
+		feed_ok(c, msg);
+		assert_true(lc_constraint_allows_end(c));
+		lc_constraint_free(c);
+		assert_int_equal(lc_toolcall_parse(LC_CALL_REACT, msg, strlen(msg), tools, &m), 0);
+		assert_string_equal(cJSON_GetObjectItem(m.calls[0].args, "tag")->valuestring,
+		                    "abc\n");
+		assert_int_equal(
+		        lc_schema_validate(lc_toolcall_schema(tools, "tune"), m.calls[0].args), 0);
+		lc_parsed_msg_release(&m);
+	}
+}
+
+/* minLength/maxLength count code points as tools/schema.c does; arrays count their items. */
+static void test_lengths_and_items(void **state)
+{
+	const char *head = "<tool_call>{\"name\": \"tune\", \"arguments\": {\"tag\": \"";
+	/* four code points: a, é in UTF-8, é escaped, and U+1F600 as a surrogate pair */
+	const char *four = "a\xc3\xa9\\u00e9\\ud83d\\ude00";
+	char call[256];
+	lc_constraint *c = make(LC_CALL_HERMES);
+	lc_parsed_msg m;
+
+	feed_ok(c, head);
+	assert_false(lc_constraint_allows(c, "\"", 1));
+	feed_ok(c, four);
+	assert_false(lc_constraint_allows(c, "x", 1));
+	assert_false(lc_constraint_allows(c, "\\n", 2));
+	assert_true(lc_constraint_allows(c, "\"}}</tool_call>", 15));
+	lc_constraint_free(c);
+	/* the second checker agrees that the string has 4 code points */
+	snprintf(call, sizeof(call), "%s%s\"}}</tool_call>", head, four);
+	assert_int_equal(lc_toolcall_parse(LC_CALL_HERMES, call, strlen(call), tools, &m), 0);
+	assert_int_equal(lc_schema_validate(lc_toolcall_schema(tools, "tune"), m.calls[0].args), 0);
+	lc_parsed_msg_release(&m);
+
+	c = make(LC_CALL_HERMES);
+	feed_ok(c, "<tool_call>{\"name\": \"read_dir\", \"arguments\": {\"globs\": [");
+	assert_false(lc_constraint_allows(c, "]", 1)); /* minItems 1 */
+	feed_ok(c, "\"a\", \"b\"");
+	assert_false(lc_constraint_allows(c, ",", 1)); /* maxItems 2 */
+	feed_ok(c, "]}}</tool_call>");
+	lc_constraint_free(c);
+}
+
+/*
+ * \u escapes as cJSON decodes them (the reference): a surrogate pair is one
+ * character, a lone surrogate does not parse, and U+0000 would cut the
+ * string short (it parses, so cJSON is not asked about it).
+ */
+static void test_unicode_escapes(void **state)
+{
+	const char *head = "<tool_call>{\"name\": \"read_file\", \"arguments\": {\"path\": \"";
+	static const struct {
+		const char *esc;
+		long refused_at; /* -1: allowed */
+	} cases[] = {
+	        {"\\ud83d\\ude00", -1}, {"\\u00e9", -1},       {"\\ude00", 3},
+	        {"\\ud83dx", 6},        {"\\ud83d\\u0041", 8}, {"\\u0000", 5},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char json[64];
+		cJSON *v;
+		lc_constraint *c = make(LC_CALL_HERMES);
+
+		feed_ok(c, head);
+		snprintf(json, sizeof(json), "%s\"", cases[i].esc);
+		assert_int_equal(first_refused(c, json), cases[i].refused_at);
+		lc_constraint_free(c);
+		if (strcmp(cases[i].esc, "\\u0000") == 0)
+			continue;
+		snprintf(json, sizeof(json), "\"%s\"", cases[i].esc);
+		v = cJSON_Parse(json);
+		if ((v != NULL) != (cases[i].refused_at == -1))
+			fail_msg("case %zu: cJSON %s %s", i, v ? "parses" : "refuses", json);
+		cJSON_Delete(v);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -369,6 +615,10 @@ int main(void)
 	        cmocka_unit_test(test_react_call),
 	        cmocka_unit_test(test_llama3_and_mistral),
 	        cmocka_unit_test(test_random_walks_always_parse),
+	        cmocka_unit_test(test_real_tool_bounds),
+	        cmocka_unit_test(test_react_bounds),
+	        cmocka_unit_test(test_lengths_and_items),
+	        cmocka_unit_test(test_unicode_escapes),
 	};
 	cmocka_set_message_output(CM_OUTPUT_TAP);
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -11,7 +11,9 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "tools/lines.h"
 #include "tools/patch.h"
+#include "src/buf.h"
 #include "src/err.h"
 
 struct fake_file {
@@ -218,49 +220,35 @@ static void test_removed_line_never_fuzzed(void **state)
 static void test_fuzz_outer_context(void **state)
 {
 	static const struct fake_file files[] = {{"f.txt", TEN}};
+	static const struct {
+		const char *diff;
+		size_t fuzz, moved;
+	} cases[] = {
+	        /* the first context line says "lX" where the file has l2: fuzz 1 */
+	        {"--- a/f.txt\n+++ b/f.txt\n@@ -2,7 +2,7 @@\n"
+	         " lX\n l3\n l4\n-l5\n+L5\n l6\n l7\n l8\n",
+	         1, 0},
+	        /* the last two context lines are wrong: fuzz 2; the file's l7, l8 stay */
+	        {"--- a/f.txt\n+++ b/f.txt\n@@ -2,7 +2,7 @@\n"
+	         " l2\n l3\n l4\n-l5\n+L5\n l6\n lY\n lZ\n",
+	         2, 0},
+	        /* a wrong outer line and a stated line 2 off: offset search and fuzz together */
+	        {"--- a/f.txt\n+++ b/f.txt\n@@ -5,5 +5,5 @@\n lX\n l4\n-l5\n+L5\n l6\n l7\n", 1, 1},
+	        /* exact context: no fuzz */
+	        {"--- a/f.txt\n+++ b/f.txt\n@@ -4,3 +4,3 @@\n l4\n-l5\n+L5\n l6\n", 0, 0},
+	};
 	lc_patch_result r = LC_PATCH_RESULT_INIT;
+	size_t i;
 
-	/* The first context line says "lX" where the file has l2: fuzz 1. */
-	assert_int_equal(apply(&r,
-	                       "--- a/f.txt\n+++ b/f.txt\n@@ -2,7 +2,7 @@\n"
-	                       " lX\n l3\n l4\n-l5\n+L5\n l6\n l7\n l8\n",
-	                       files, 1),
-	                 0);
-	assert_string_equal(r.files[0].text, "l1\nl2\nl3\nl4\nL5\nl6\nl7\nl8\nl9\nl10\n");
-	assert_int_equal(r.files[0].fuzz, 1);
-	assert_int_equal(r.files[0].n_context_fuzzed, 1);
-	assert_int_equal(r.files[0].n_moved, 0);
-	lc_patch_result_release(&r);
-
-	/* The last two context lines are wrong: fuzz 2; the file's l7, l8 stay. */
-	assert_int_equal(apply(&r,
-	                       "--- a/f.txt\n+++ b/f.txt\n@@ -2,7 +2,7 @@\n"
-	                       " l2\n l3\n l4\n-l5\n+L5\n l6\n lY\n lZ\n",
-	                       files, 1),
-	                 0);
-	assert_string_equal(r.files[0].text, "l1\nl2\nl3\nl4\nL5\nl6\nl7\nl8\nl9\nl10\n");
-	assert_int_equal(r.files[0].fuzz, 2);
-	lc_patch_result_release(&r);
-
-	/* With a wrong outer line and a stated line 3 off: offset search and fuzz together. */
-	assert_int_equal(apply(&r,
-	                       "--- a/f.txt\n+++ b/f.txt\n@@ -5,5 +5,5 @@\n"
-	                       " lX\n l4\n-l5\n+L5\n l6\n l7\n",
-	                       files, 1),
-	                 0);
-	assert_string_equal(r.files[0].text, "l1\nl2\nl3\nl4\nL5\nl6\nl7\nl8\nl9\nl10\n");
-	assert_int_equal(r.files[0].fuzz, 1);
-	assert_int_equal(r.files[0].n_moved, 1);
-	lc_patch_result_release(&r);
-
-	/* Exact context: no fuzz reported. */
-	assert_int_equal(apply(&r,
-	                       "--- a/f.txt\n+++ b/f.txt\n@@ -4,3 +4,3 @@\n l4\n-l5\n+L5\n l6\n",
-	                       files, 1),
-	                 0);
-	assert_int_equal(r.files[0].fuzz, 0);
-	assert_int_equal(r.files[0].n_context_fuzzed, 0);
-	lc_patch_result_release(&r);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if (apply(&r, cases[i].diff, files, 1) != 0)
+			fail_msg("case %zu refused: %s", i, r.observation ? r.observation : "");
+		assert_string_equal(r.files[0].text, "l1\nl2\nl3\nl4\nL5\nl6\nl7\nl8\nl9\nl10\n");
+		assert_int_equal(r.files[0].fuzz, cases[i].fuzz);
+		assert_int_equal(r.files[0].n_context_fuzzed, cases[i].fuzz ? 1 : 0);
+		assert_int_equal(r.files[0].n_moved, cases[i].moved);
+		lc_patch_result_release(&r);
+	}
 }
 
 static void test_fuzz_never_inner_or_removed(void **state)
@@ -383,6 +371,95 @@ static void test_parse_errors(void **state)
 	assert_null(r.files);
 }
 
+/*
+ * lc_lines_unified (tools/lines.h), the writer of the diffs this module reads.
+ * Each expected text is what GNU diff 3.8 prints for the same two files with
+ * "diff -u" (-U0 where the context is 0) and --label a/f --label b/f
+ * (/dev/null for a missing side). Each diff must also apply back: a
+ * second implementation, lc_patch_apply, turns a into b with it.
+ */
+#define TWENTY                                                                                     \
+	"l1\nl2\nl3\nl4\nl5\nl6\nl7\nl8\nl9\nl10\nl11\nl12\nl13\nl14\nl15\nl16\nl17\nl18\nl19\nl2" \
+	"0\n"
+
+static void test_unified_as_gnu_diff(void **state)
+{
+	static const struct {
+		const char *a, *b;
+		size_t context;
+		const char *want;
+	} cases[] = {
+	        /* changes 6 lines apart share a hunk with 3 lines of context */
+	        {TEN, "l1\nL2\nl3\nl4\nl5\nl6\nl7\nl8\nL9\nl10\n", 3,
+	         "--- a/f\n+++ b/f\n@@ -1,10 +1,10 @@\n l1\n-l2\n+L2\n l3\n l4\n l5\n l6\n l7\n"
+	         " l8\n-l9\n+L9\n l10\n"},
+	        /* 12 lines apart: two hunks */
+	        {TWENTY,
+	         "l1\nL2\nl3\nl4\nl5\nl6\nl7\nl8\nl9\nl10\nl11\nl12\nl13\nl14\nL15\nl16\nl17\nl18\n"
+	         "l19\nl20\n",
+	         3,
+	         "--- a/f\n+++ b/f\n@@ -1,5 +1,5 @@\n l1\n-l2\n+L2\n l3\n l4\n l5\n"
+	         "@@ -12,7 +12,7 @@\n l12\n l13\n l14\n-l15\n+L15\n l16\n l17\n l18\n"},
+	        /* only the final newline goes */
+	        {"a\nb\nc\n", "a\nb\nc", 3,
+	         "--- a/f\n+++ b/f\n@@ -1,3 +1,3 @@\n a\n b\n-c\n+c\n\\ No newline at end of "
+	         "file\n"},
+	        /* a removal without context: the empty new range names the line before */
+	        {"a\nb\nc\n", "a\nc\n", 0, "--- a/f\n+++ b/f\n@@ -2 +1,0 @@\n-b\n"},
+	        {"a\nb\nc\n", "x\na\nb\nc\n", 3,
+	         "--- a/f\n+++ b/f\n@@ -1,3 +1,4 @@\n+x\n a\n b\n c\n"},
+	        /* a file created, a file deleted */
+	        {NULL, "a\nb\nc", 3,
+	         "--- /dev/null\n+++ b/f\n@@ -0,0 +1,3 @@\n+a\n+b\n+c\n"
+	         "\\ No newline at end of file\n"},
+	        {"a\nb\nc\n", NULL, 3, "--- a/f\n+++ /dev/null\n@@ -1,3 +0,0 @@\n-a\n-b\n-c\n"},
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *a = cases[i].a, *b = cases[i].b;
+		struct fake_file f = {"f", a};
+		lc_patch_result r = LC_PATCH_RESULT_INIT;
+		lc_buf out = LC_BUF_INIT(1 << 20);
+
+		assert_int_equal(lc_lines_unified(a ? "f" : NULL, a, a ? strlen(a) : 0,
+		                                  b ? "f" : NULL, b, b ? strlen(b) : 0,
+		                                  cases[i].context, 1 << 20, &out),
+		                 0);
+		if (strcmp(out.data ? out.data : "", cases[i].want) != 0)
+			fail_msg("case %zu:\n%s\nwant:\n%s", i, out.data, cases[i].want);
+		assert_int_equal(apply(&r, out.data, &f, a ? 1 : 0), 0);
+		assert_int_equal(r.n_files, 1);
+		if (b)
+			assert_string_equal(r.files[0].text, b);
+		else
+			assert_null(r.files[0].text);
+		lc_patch_result_release(&r);
+		lc_buf_release(&out);
+	}
+}
+
+static void test_unified_equal_and_cut(void **state)
+{
+	static const char b[] = "l1\nL2\nl3\nl4\nl5\nl6\nl7\nl8\nL9\nl10\n";
+	lc_buf out = LC_BUF_INIT(1 << 20);
+
+	(void)state;
+	/* equal texts: nothing */
+	assert_int_equal(
+	        lc_lines_unified("f", TEN, strlen(TEN), "f", TEN, strlen(TEN), 3, 1 << 20, &out),
+	        0);
+	assert_int_equal(out.len, 0);
+	/*
+	 * 40 bytes: the headers (16), the hunk header (18) and " l1\n" (4) fit,
+	 * "-l2\n" would not; the cut is said.
+	 */
+	assert_int_equal(lc_lines_unified("f", TEN, strlen(TEN), "f", b, strlen(b), 3, 40, &out),
+	                 0);
+	assert_string_equal(out.data, "--- a/f\n+++ b/f\n@@ -1,10 +1,10 @@\n l1\n"
+	                              "[... diff cut at 40 bytes]\n");
+	lc_buf_release(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -402,6 +479,8 @@ int main(void)
 	        cmocka_unit_test(test_crlf_file),
 	        cmocka_unit_test(test_ambiguous_far_refused),
 	        cmocka_unit_test(test_parse_errors),
+	        cmocka_unit_test(test_unified_as_gnu_diff),
+	        cmocka_unit_test(test_unified_equal_and_cut),
 	};
 	cmocka_set_message_output(CM_OUTPUT_TAP);
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -451,11 +451,20 @@ static int parse_tensor_info(struct parser *ps, int64_t i)
 	if ((rc = get_u32(ps, &t->type, "type")) < 0 ||
 	    (rc = get_u64(ps, &t->offset, "offset")) < 0)
 		return rc;
-	if (lc_qtype_block_size(t->type) == 0)
+	/* A type without a size cannot be bounds-checked: refuse it here. Known types
+	 * lcode has no kernels for are read, so that model-info can list them; the
+	 * model loader refuses them by name. */
+	if (lc_qtype_block_size(t->type) == 0) {
+		if (lc_qtype_name(t->type))
+			return lc_err_set(LC_EUNSUPPORTED,
+			                  "gguf: %s has tensor type %" PRIu32
+			                  " (%s), which ggml removed from GGUF files",
+			                  ps->what, t->type, lc_qtype_name(t->type));
 		return lc_err_set(LC_EUNSUPPORTED,
-		                  "gguf: %s has tensor type %" PRIu32 ", which lcode "
-		                  "does not support",
-		                  ps->what, t->type);
+		                  "gguf: %s has tensor type %" PRIu32
+		                  ", unknown to lcode (ggml's types end at %d)",
+		                  ps->what, t->type, LC_QTYPE_COUNT - 1);
+	}
 	return 0;
 }
 

@@ -172,9 +172,12 @@ static int find_tensor(const lc_gguf *g, const char *name, int64_t ne0, int64_t 
 		                  (long long)t->ne[2], (long long)t->ne[3], (long long)ne0,
 		                  (long long)want1);
 	tname = lc_qtype_name(t->type);
-	if (!lc_quant_kernels(t->type))
-		return lc_err_set(LC_EUNSUPPORTED, "model: tensor '%s' has type %s, not supported",
-		                  name, tname ? tname : "unknown");
+	if (!lc_qtype_is_supported(t->type) || !lc_quant_kernels(t->type))
+		return lc_err_set(
+		        LC_EUNSUPPORTED,
+		        "model: tensor '%s' has type %s, which lcode does not run (it "
+		        "runs F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q2_K to Q6_K)",
+		        name, tname ? tname : "unknown");
 	if (lc_qtype_row_size(t->type, ne0) == 0)
 		return lc_err_set(LC_EPARSE,
 		                  "model: tensor '%s' rows of %lld are not whole %s blocks", name,

@@ -23,8 +23,8 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: lcode model-info FILE\n"
 	           "\nPrint what the GGUF model FILE (or a name from 'lcode models') holds:\n"
-	           "architecture, parameter count, tensor types, context length, vocabulary,\n"
-	           "chat-template family, file size.\n"
+	           "architecture, parameter count, tensor types (and those lcode cannot run),\n"
+	           "context length, vocabulary, chat-template family, file size.\n"
 	           "\nOptions:\n"
 	           "  -h, --help    show this help and exit\n"
 	           "\nExit status: 0 done, 2 usage error, 3 not a usable GGUF file.\n");
@@ -97,6 +97,21 @@ static void print_types(const lc_gguf *g)
 		printf("%s%s: %" PRIu64, i ? ", " : "", lc_qtype_name(order[i]), count[order[i]]);
 }
 
+/* The tensor types lcode has no kernels for, by id: "none" or "IQ2_XXS, TQ1_0 (...)". */
+static void print_unsupported(const lc_gguf *g)
+{
+	int seen[LC_QTYPE_COUNT] = {0};
+	uint32_t i, n = 0;
+	int64_t t;
+
+	for (t = 0; t < lc_gguf_n_tensors(g); t++)
+		seen[lc_gguf_tensor_at(g, t)->type] = 1;
+	for (i = 0; i < LC_QTYPE_COUNT; i++)
+		if (seen[i] && !lc_qtype_is_supported(i))
+			printf("%s%s", n++ ? ", " : "", lc_qtype_name(i));
+	printf(n ? " (lcode cannot run this file)" : "none");
+}
+
 static void print_info(const char *path, const lc_gguf *g)
 {
 	lc_gguf_str arch = {NULL, 0}, s;
@@ -128,6 +143,8 @@ static void print_info(const char *path, const lc_gguf *g)
 	printf(" (%" PRIu64 ")\ntensors:        %" PRId64 "\ntensor types:   ", params,
 	       lc_gguf_n_tensors(g));
 	print_types(g);
+	printf("\nunsupported:    ");
+	print_unsupported(g);
 
 	printf("\ncontext length: ");
 	if (have_arch && arch.len < 200) {

@@ -553,7 +553,7 @@ static void test_hostile_headers(void **state)
 	const uint64_t ne1[1] = {8}, ne5[5] = {8, 1, 1, 1, 1};
 	const uint64_t big[2] = {UINT64_C(1) << 62, UINT64_C(1) << 62};
 	const uint64_t ne0[2] = {8, 0}, neneg[1] = {UINT64_MAX};
-	const uint64_t ne33[1] = {33};
+	const uint64_t ne33[1] = {33}, ne256[1] = {256};
 
 	/* control: a valid one-tensor file built the same way */
 	header(&w, 3, 1, 1);
@@ -692,15 +692,30 @@ static void test_hostile_headers(void **state)
 	data(&w, 32);
 	refused(&w, LC_EPARSE, "'t.huge'", "overflow");
 
-	/* unknown tensor type: IQ2_XXS (16) is a ggml type lcode does not do; 1000 none */
+	/* IQ2_XXS (16) has no kernels in lcode but a size (66 bytes per 256 elements,
+	 * ggml-common.h): read and bounds-checked like any type, so it can be listed;
+	 * 8 elements are not whole blocks. Q4_0_4_4 (31), which ggml removed, is
+	 * refused by name; 1000 is no ggml type. */
 	header(&w, 3, 1, 0);
-	tinfo(&w, "t.iq", 1, ne1, 1, 16, 0);
+	tinfo(&w, "t.iq", 1, ne256, 1, LC_QTYPE_IQ2_XXS, 0);
+	data(&w, 66);
+	accepted(&w);
+	header(&w, 3, 1, 0);
+	tinfo(&w, "t.iq", 1, ne256, 1, LC_QTYPE_IQ2_XXS, 0);
+	data(&w, 65);
+	refused(&w, LC_EPARSE, "'t.iq'", "past end of file");
+	header(&w, 3, 1, 0);
+	tinfo(&w, "t.iq", 1, ne1, 1, LC_QTYPE_IQ2_XXS, 0);
 	data(&w, 32);
-	refused(&w, LC_EUNSUPPORTED, "'t.iq'", "type 16");
+	refused(&w, LC_EPARSE, "'t.iq'", "blocks of IQ2_XXS");
+	header(&w, 3, 1, 0);
+	tinfo(&w, "t.iq", 1, ne1, 1, 31, 0);
+	data(&w, 32);
+	refused(&w, LC_EUNSUPPORTED, "'t.iq'", "type 31 (Q4_0_4_4), which ggml removed");
 	header(&w, 3, 1, 0);
 	tinfo(&w, "t.iq", 1, ne1, 1, 1000, 0);
 	data(&w, 32);
-	refused(&w, LC_EUNSUPPORTED, "'t.iq'", "type 1000");
+	refused(&w, LC_EUNSUPPORTED, "'t.iq'", "type 1000, unknown to lcode");
 
 	/* a row that is not whole blocks: 33 elements of Q4_0 (32 per block) */
 	header(&w, 3, 1, 0);

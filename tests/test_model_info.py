@@ -5,7 +5,10 @@ usage: test_model_info.py LCODE      (TAP output)
 
 A model with random quantized weights is written with tests/gguf_writer.py; the
 expected numbers (parameter count, type mix, sizes) are computed here from what was
-written. The llama.cpp vocabulary files in $LC_SHARED_DATA/vocab are read with the
+written. A file of ggml types lcode has no kernels for (IQ2_XXS, IQ4_NL, TQ1_0, sized
+from ggml's ggml-common.h) is listed with those types named as unsupported, and
+running such a model names the tensor and its type; type ids ggml removed or never
+had are refused by name or number. The llama.cpp vocabulary files in $LC_SHARED_DATA/vocab are read with the
 writer module's independent Python reader.
 """
 import glob
@@ -18,6 +21,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gguf_writer import GGUFWriter, QTYPES, QTYPE_ID, T, read_gguf, tensor_nbytes  # noqa: E402
+import make_model  # noqa: E402
 
 lcode = sys.argv[1]
 results = []
@@ -92,6 +96,77 @@ with tempfile.TemporaryDirectory() as tmp:
     check("model: chat template", f.get("chat template") == "llama3", out)
     check("model: file size", f.get("file size", "").startswith(f"{size} bytes"), out)
     check("model: gguf version", f.get("gguf version") == "3", out)
+    check("model: no unsupported types", f.get("unsupported") == "none", out)
+
+    # ggml types lcode has no kernels for: listed by model-info, named when run.
+    # Block sizes from ggml's src/ggml-common.h (the static_asserts): IQ2_XXS
+    # 16 = 256 elements in 2 + 2*32 bytes, IQ4_NL 20 = 32 in 2 + 16, TQ1_0 34 =
+    # 256 in 2 + 4 + 48.
+    ggml_types = {"IQ2_XXS": (16, 256, 66), "IQ4_NL": (20, 32, 18), "TQ1_0": (34, 256, 54)}
+    exotic = [("blk.0.attn_q.weight", [256, 4], "IQ2_XXS"),
+              ("blk.0.attn_k.weight", [256, 2], "IQ2_XXS"),
+              ("blk.0.ffn_up.weight", [64, 2], "IQ4_NL"),
+              ("blk.0.ffn_down.weight", [256, 1], "TQ1_0"),
+              ("blk.0.attn_norm.weight", [256], "F32")]
+    def exotic_tensor(w, name, ne, tname):
+        if tname not in ggml_types:
+            q = QTYPE_ID[tname]
+            w.add_tensor(name, ne, q, rng.integers(0, 256, tensor_nbytes(q, ne), np.uint8))
+            return
+        q, bs, ts = ggml_types[tname]
+        # gguf_writer's size table has lcode's types only: add the tensor as is.
+        w.tensors.append((name, list(ne), q, rng.integers(0, 256, int(np.prod(ne)) // bs * ts,
+                                                           np.uint8).tobytes()))
+
+    w = GGUFWriter(version=3, alignment=32)
+    w.add_string("general.architecture", "llama")
+    for name, ne, tname in exotic:
+        exotic_tensor(w, name, ne, tname)
+    iq = os.path.join(tmp, "iq.gguf")
+    w.write(iq)
+    rc, out, err = run(iq)
+    f = fields(out)
+    check("ggml types lcode cannot run: listed, exit 0",
+          rc == 0 and f.get("tensor types") == "IQ2_XXS: 2, F32: 1, IQ4_NL: 1, TQ1_0: 1"
+          and f.get("tensors") == "5", f"rc={rc} {out} {err}")
+    check("ggml types lcode cannot run: named as such",
+          f.get("unsupported") == "IQ2_XXS, IQ4_NL, TQ1_0 (lcode cannot run this file)", out)
+    # A complete model (make_model.py) with its attn_q weights replaced by IQ2_XXS.
+    runnable = os.path.join(tmp, "runnable.gguf")
+    make_model.write(runnable, qtype="F32", n_embd=256, n_layer=1, n_head=4, n_head_kv=2,
+                     n_ff=256)
+    g = read_gguf(runnable)
+    w = GGUFWriter(version=3, alignment=32)
+    for key, val in g.metadata.items():
+        if key != "general.alignment":
+            vt = g.types[key]
+            if isinstance(vt, tuple):
+                w.add_array(key, vt[1], val)
+            else:
+                w.add_value(key, vt, val)
+    for name in g.tensor_order:
+        t = g.tensors[name]
+        if name == "blk.0.attn_q.weight":
+            exotic_tensor(w, name, [int(x) for x in t.ne], "IQ2_XXS")
+        else:
+            w.add_tensor(name, list(t.ne), t.qtype, bytes(t.data))
+    w.write(runnable)
+    p = subprocess.run([lcode, "generate", "--model", runnable, "-p", "x"], capture_output=True,
+                       text=True, timeout=60)
+    check("running it names the tensor and its type",
+          p.returncode == 3 and "tensor 'blk.0.attn_q.weight' has type IQ2_XXS" in p.stderr
+          and "has tensor type 16" not in p.stderr, f"rc={p.returncode} {p.stderr!r}")
+
+    # Ids without a size: removed from ggml (31 was Q4_0_4_4), or past ggml's last.
+    for tid, want in ((31, "tensor type 31 (Q4_0_4_4), which ggml removed"),
+                      (4242, "tensor type 4242, unknown to lcode")):
+        w = GGUFWriter(version=3, alignment=32)
+        w.tensors.append(("t", [32], tid, bytes(32)))
+        bad = os.path.join(tmp, "bad.gguf")
+        w.write(bad)
+        rc, out, err = run(bad)
+        check(f"tensor type {tid}: refused with its name", rc == 3 and out == "" and want in err,
+              f"rc={rc} err={err!r}")
 
     # Version 2, no optional keys at all.
     w = GGUFWriter(version=2)

@@ -524,6 +524,35 @@ static void test_vec_dot_types(void **state)
 	assert_null(lc_quant_kernels(LC_QTYPE_I8));
 }
 
+/*
+ * Every ggml type id has its name (ggml's include/ggml.h), and "supported"
+ * means exactly that runtime/quant.c can dequantize the type and take its dot
+ * product: what the model loader needs of a weight.
+ */
+static void test_type_table(void **state)
+{
+	uint32_t t;
+
+	for (t = 0; t < LC_QTYPE_COUNT; t++) {
+		const struct lc_quant_kernels *k = lc_quant_kernels(t);
+
+		if (!lc_qtype_name(t))
+			fail_msg("type %u has no name", t);
+		if (lc_qtype_is_supported(t) != (k && k->vec_dot))
+			fail_msg("type %s: supported %d, kernels %s", lc_qtype_name(t),
+			         lc_qtype_is_supported(t), k ? "some" : "none");
+	}
+	assert_null(lc_qtype_name(LC_QTYPE_COUNT));
+	assert_int_equal(lc_qtype_is_supported(LC_QTYPE_COUNT), 0);
+	assert_string_equal(lc_qtype_name(19), "IQ1_S");
+	assert_string_equal(lc_qtype_name(34), "TQ1_0");
+	assert_string_equal(lc_qtype_name(31), "Q4_0_4_4");
+	/* ggml-common.h: block_iq2_xxs is 2 + 2 * 32 bytes, block_iq4_nl 2 + 16 for 32. */
+	assert_int_equal(lc_qtype_row_size(LC_QTYPE_IQ2_XXS, 512), 2 * 66);
+	assert_int_equal(lc_qtype_row_size(LC_QTYPE_IQ4_NL, 64), 2 * 18);
+	assert_int_equal(lc_qtype_row_size(LC_QTYPE_Q4_0_4_4, 32), 0);
+}
+
 static void test_errors(void **state)
 {
 	float x[64] = {0}, y[64];
@@ -589,8 +618,8 @@ int main(void)
 	const struct CMUnitTest fixed[] = {
 	        cmocka_unit_test(test_fp16_to_fp32_all), cmocka_unit_test(test_fp32_to_fp16_edges),
 	        cmocka_unit_test(test_bf16_hand_values), cmocka_unit_test(test_vec_dot_types),
-	        cmocka_unit_test(test_errors),           cmocka_unit_test(test_q8_K_zero_row),
-	        cmocka_unit_test(test_q8_1_hand),
+	        cmocka_unit_test(test_type_table),       cmocka_unit_test(test_errors),
+	        cmocka_unit_test(test_q8_K_zero_row),    cmocka_unit_test(test_q8_1_hand),
 	};
 
 	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)

@@ -318,3 +318,134 @@ done:
 	*n_out = n;
 	return 0;
 }
+
+/* "l,n" of a hunk header for lines [start, start + count), 0-based, as GNU diff writes it. */
+static int unified_range(lc_buf *out, size_t start, size_t count)
+{
+	if (count == 1)
+		return lc_buf_addf(out, "%zu", start + 1);
+	/* an empty range names the line before it */
+	return lc_buf_addf(out, "%zu,%zu", count ? start + 1 : start, count);
+}
+
+/* One diff line: mark, content, newline, and git's note when the line had no ending. */
+static int unified_line(lc_buf *out, char mark, const lc_line *l)
+{
+	int rc = lc_buf_addc(out, mark);
+
+	if (!rc)
+		rc = lc_buf_add(out, l->s, l->len);
+	if (!rc)
+		rc = lc_buf_addc(out, '\n');
+	if (!rc && l->eol == LC_EOL_NONE)
+		rc = lc_buf_adds(out, "\\ No newline at end of file\n");
+	return rc;
+}
+
+/*
+ * The hunks of a against b, plus one for the last line when only its final
+ * newline differs (lc_lines_diff compares content, endings aside).
+ */
+static int unified_hunks(const lc_line *a, size_t na, const lc_line *b, size_t nb,
+                         lc_lines_hunk **out, size_t *n_out)
+{
+	lc_lines_hunk *h = NULL, *grown;
+	size_t n = 0;
+	int rc = lc_lines_diff(a, na, b, nb, &h, &n);
+
+	if (rc)
+		return lc_err_set(LC_ENOMEM, "out of memory");
+	if (na && nb && (a[na - 1].eol == LC_EOL_NONE) != (b[nb - 1].eol == LC_EOL_NONE) &&
+	    (n == 0 || h[n - 1].a_start + h[n - 1].a_count < na)) {
+		if (!(grown = realloc(h, (n + 1) * sizeof(*h)))) {
+			free(h);
+			return lc_err_set(LC_ENOMEM, "out of memory");
+		}
+		h = grown;
+		h[n].a_start = na - 1;
+		h[n].a_count = 1;
+		h[n].b_start = nb - 1;
+		h[n].b_count = 1;
+		n++;
+	}
+	*out = h;
+	*n_out = n;
+	return 0;
+}
+
+int lc_lines_unified(const char *a_path, const char *a, size_t a_len, const char *b_path,
+                     const char *b, size_t b_len, size_t context, size_t max_bytes, lc_buf *out)
+{
+	lc_line *la = NULL, *lb = NULL;
+	lc_lines_hunk *h = NULL;
+	size_t na = 0, nb = 0, nh = 0, start = out->len, i, j, k;
+	lc_buf d = LC_BUF_INIT(max_bytes);
+	int rc;
+
+	if (lc_lines_split(a ? a : "", a ? a_len : 0, &la, &na) ||
+	    lc_lines_split(b ? b : "", b ? b_len : 0, &lb, &nb)) {
+		rc = lc_err_set(LC_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = unified_hunks(la, na, lb, nb, &h, &nh)) || nh == 0)
+		goto out;
+	rc = lc_buf_addf(&d, "--- %s%s\n+++ %s%s\n", a_path ? "a/" : "",
+	                 a_path ? a_path : "/dev/null", b_path ? "b/" : "",
+	                 b_path ? b_path : "/dev/null");
+	for (i = 0; i < nh && !rc; i = j + 1) {
+		size_t as, bs, ae, be, pos;
+
+		/* Changes closer than two contexts share a hunk, as in GNU diff. */
+		for (j = i;
+		     j + 1 < nh && h[j + 1].a_start - (h[j].a_start + h[j].a_count) <= 2 * context;
+		     j++)
+			;
+		as = h[i].a_start > context ? h[i].a_start - context : 0;
+		bs = h[i].b_start - (h[i].a_start - as);
+		ae = h[j].a_start + h[j].a_count + context;
+		if (ae > na)
+			ae = na;
+		be = h[j].b_start + h[j].b_count + (ae - (h[j].a_start + h[j].a_count));
+		if (!(rc = lc_buf_adds(&d, "@@ -")) && !(rc = unified_range(&d, as, ae - as)) &&
+		    !(rc = lc_buf_adds(&d, " +")) && !(rc = unified_range(&d, bs, be - bs)))
+			rc = lc_buf_adds(&d, " @@\n");
+		for (pos = as, k = i; k <= j && !rc; k++) {
+			for (; pos < h[k].a_start && !rc; pos++)
+				rc = unified_line(&d, ' ', &la[pos]);
+			for (size_t x = 0; x < h[k].a_count && !rc; x++)
+				rc = unified_line(&d, '-', &la[h[k].a_start + x]);
+			for (size_t x = 0; x < h[k].b_count && !rc; x++)
+				rc = unified_line(&d, '+', &lb[h[k].b_start + x]);
+			pos = h[k].a_start + h[k].a_count;
+		}
+		for (; pos < ae && !rc; pos++)
+			rc = unified_line(&d, ' ', &la[pos]);
+	}
+	if (rc == LC_ETOOBIG) {
+		/* Cut at the last whole line; the note says the diff goes on. */
+		size_t keep = d.len;
+		while (keep > 0 && d.data[keep - 1] != '\n')
+			keep--;
+		lc_buf_truncate(&d, keep);
+		lc_err_clear();
+		rc = 0;
+		if (lc_buf_add(out, d.data, d.len) ||
+		    lc_buf_addf(out, "[... diff cut at %zu bytes]\n", max_bytes))
+			rc = lc_err_set(LC_ETOOBIG, "diff: the output buffer is full");
+		goto out;
+	}
+	if (rc) {
+		rc = lc_err_set(LC_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (d.len && lc_buf_add(out, d.data, d.len))
+		rc = lc_err_set(LC_ETOOBIG, "diff: the output buffer is full");
+out:
+	if (rc)
+		lc_buf_truncate(out, start);
+	lc_buf_release(&d);
+	free(la);
+	free(lb);
+	free(h);
+	return rc;
+}

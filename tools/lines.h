@@ -90,4 +90,22 @@ double lc_lines_similarity(const char *a, size_t alen, const char *b, size_t ble
 int lc_lines_diff(const lc_line *a, size_t na, const lc_line *b, size_t nb, lc_lines_hunk **out,
                   size_t *n_out);
 
+/*
+ * Append to out the unified diff of text a (a_len bytes) against text b, in
+ * the format of GNU diff -u and git (diffutils manual, "Detailed Description
+ * of Unified Format"): "--- a/A_PATH" and "+++ b/B_PATH" ("/dev/null" for a
+ * NULL path: a file created or deleted), then hunks "@@ -l,n +l,n @@" (",n"
+ * left out when n is 1; an empty range names the line before it) of
+ * ' ', '-' and '+' lines with context lines of context around each change,
+ * changes closer than 2 * context lines sharing a hunk, and "\ No newline at
+ * end of file" after a last line without one. a or b NULL reads as empty.
+ * Lines are compared by content as lc_lines_diff does, so line endings are
+ * not shown, except a final newline added or removed. Equal texts append
+ * nothing. A diff over max_bytes is cut at its last whole line within
+ * max_bytes and followed by "[... diff cut at MAX bytes]". Errors:
+ * LC_ETOOBIG (out's cap; out unchanged), LC_ENOMEM.
+ */
+int lc_lines_unified(const char *a_path, const char *a, size_t a_len, const char *b_path,
+                     const char *b, size_t b_len, size_t context, size_t max_bytes, lc_buf *out);
+
 #endif

@@ -34,16 +34,33 @@ struct lc_agent {
 static void emit(lc_agent *a, enum lc_event_kind kind, const char *text, const char *tool,
                  const char *args, int status, const lc_gen_stats *st)
 {
-	lc_event ev = {kind, text, text ? strlen(text) : 0, tool, args, status, st};
+	lc_event ev = {kind, text, text ? strlen(text) : 0, tool, args, status, st, NULL, NULL};
 
 	if (a->o.on_event)
 		a->o.on_event(a->o.ud, &ev);
 }
 
+/* One event per file the call just run wrote. */
+static void emit_edits(lc_agent *a, const char *tool)
+{
+	size_t n = 0;
+	const lc_tool_edit *e = lc_toolbox_edits(a->o.tools, &n);
+
+	for (size_t i = 0; i < n && a->o.on_event; i++) {
+		lc_event ev = {.kind = LC_EV_EDIT,
+		               .text = e[i].diff,
+		               .len = strlen(e[i].diff),
+		               .tool = tool,
+		               .path = e[i].path,
+		               .match = e[i].match};
+		a->o.on_event(a->o.ud, &ev);
+	}
+}
+
 static void on_text(void *ud, const char *text, size_t len)
 {
 	lc_agent *a = ud;
-	lc_event ev = {LC_EV_TEXT, text, len, NULL, NULL, 0, NULL};
+	lc_event ev = {LC_EV_TEXT, text, len, NULL, NULL, 0, NULL, NULL, NULL};
 
 	if (a->o.on_event)
 		a->o.on_event(a->o.ud, &ev);
@@ -375,6 +392,7 @@ static int run_calls(lc_agent *a, const lc_parsed_msg *pm, lc_call_guard *guard,
 			go_on = 0;
 			break;
 		}
+		emit_edits(a, c->name);
 		if (verdict == LC_CALL_WARN) {
 			lc_buf_addf(
 			        &obs,

@@ -36,7 +36,9 @@ enum lc_event_kind {
 	LC_EV_COMMIT,      /* text: the new commit's id */
 	LC_EV_FINAL,       /* text: the model's answer */
 	LC_EV_NOTE,        /* text: something the user should know (context cut, loop) */
-	LC_EV_STATS        /* stats: one model step's numbers */
+	LC_EV_STATS,       /* stats: one model step's numbers */
+	LC_EV_EDIT         /* tool, path, match, text: a file a call wrote (lc_tool_edit; text the
+	                      unified diff), after its LC_EV_CALL, before its LC_EV_OBSERVATION */
 };
 
 typedef struct lc_event {
@@ -47,6 +49,8 @@ typedef struct lc_event {
 	const char *args; /* canonical JSON */
 	int status;       /* enum lc_tool_status */
 	const lc_gen_stats *stats;
+	const char *path;  /* LC_EV_EDIT: the file, repository-relative */
+	const char *match; /* LC_EV_EDIT: how the change was placed; may be NULL */
 } lc_event;
 
 typedef void (*lc_event_fn)(void *ud, const lc_event *ev);
@@ -59,8 +63,8 @@ typedef struct lc_agent_opts {
 	const char *react_intro;        /* copied; may be NULL */
 	int constrain;                  /* constrained decoding (local backends) */
 	int max_steps;                  /* model messages per request; 0: 40 */
-	int max_failures; /* the Nth refused, failed or malformed call ends the request; 0: 6 */
-	int commit;                     /* commit the changes at the end of a request */
+	int max_failures;   /* the Nth refused, failed or malformed call ends the request; 0: 6 */
+	int commit;         /* commit the changes at the end of a request */
 	int answer_reserve; /* tokens kept free for the answer; 0: a quarter of n_ctx, at most 2048
 	                     */
 	volatile sig_atomic_t *cancel;

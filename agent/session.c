@@ -337,8 +337,8 @@ const char *lc_session_log_path(const lc_session_log *log)
 
 int lc_session_log_event(lc_session_log *log, const lc_event *ev)
 {
-	static const char *const kinds[] = {"request", "text",  "message", "call", "observation",
-	                                    "commit",  "final", "note",    "stats"};
+	static const char *const kinds[] = {"request", "text",  "message", "call",  "observation",
+	                                    "commit",  "final", "note",    "stats", "edit"};
 	static const char *const status[] = {"ok", "refused", "failed"};
 	cJSON *j;
 
@@ -365,6 +365,12 @@ int lc_session_log_event(lc_session_log *log, const lc_event *ev)
 		break;
 	case LC_EV_COMMIT:
 		add_str(j, "id", ev->text);
+		break;
+	case LC_EV_EDIT:
+		add_str(j, "tool", ev->tool);
+		add_str(j, "path", ev->path);
+		add_str(j, "match", ev->match);
+		add_str(j, "diff", ev->text);
 		break;
 	case LC_EV_STATS:
 		if (ev->stats) {

@@ -15,6 +15,7 @@
  *
  * then one line per agent event (agent.h) but the streamed text chunks:
  * request, message, call (tool, args), observation (tool, status, text),
+ * edit (tool, path, match or null, diff: see lc_tool_edit in tools/tool.h),
  * commit (id), final, note, stats (tokens and seconds), each with "ts"
  * (UTC, ISO 8601 with milliseconds), and an "end" line per request with
  * the exit status and error. Each line is flushed as it is written.

@@ -33,6 +33,7 @@
 #include "src/banned.h"
 
 #define AGENTS_MD_MAX (32u * 1024u)
+#define DIFF_SHOWN    60 /* lines of an edit's diff shown in the progress */
 
 volatile sig_atomic_t lc_cancel_flag;
 static lc_exec *running_exec;
@@ -77,7 +78,7 @@ static void on_event(void *ud, const lc_event *ev);
 static void refused_unasked(struct lc_session *ui, enum lc_tool_kind kind, const char *summary)
 {
 	char note[512];
-	lc_event ev = {LC_EV_NOTE, note, 0, NULL, NULL, 0, NULL};
+	lc_event ev = {LC_EV_NOTE, note, 0, NULL, NULL, 0, NULL, NULL, NULL};
 
 	if (ui->told_unasked & (1u << kind))
 		return;
@@ -119,8 +120,8 @@ static const char *status_name(int st)
 
 static void print_json(const lc_event *ev)
 {
-	static const char *const kinds[] = {"request", "text",  "message", "call", "observation",
-	                                    "commit",  "final", "note",    "stats"};
+	static const char *const kinds[] = {"request", "text",  "message", "call",  "observation",
+	                                    "commit",  "final", "note",    "stats", "edit"};
 	cJSON *j = cJSON_CreateObject();
 	char *s;
 
@@ -138,6 +139,14 @@ static void print_json(const lc_event *ev)
 		cJSON_AddStringToObject(j, "text", ev->text);
 	} else if (ev->kind == LC_EV_COMMIT) {
 		cJSON_AddStringToObject(j, "id", ev->text);
+	} else if (ev->kind == LC_EV_EDIT) {
+		cJSON_AddStringToObject(j, "tool", ev->tool);
+		cJSON_AddStringToObject(j, "path", ev->path);
+		if (ev->match)
+			cJSON_AddStringToObject(j, "match", ev->match);
+		else
+			cJSON_AddNullToObject(j, "match");
+		cJSON_AddStringToObject(j, "diff", ev->text);
 	} else if (ev->kind == LC_EV_STATS) {
 		cJSON_AddNumberToObject(j, "prompt_tokens", ev->stats->n_prompt);
 		cJSON_AddNumberToObject(j, "reused_tokens", ev->stats->n_reused);
@@ -162,6 +171,32 @@ static int first_line_len(const char *text, int max)
 {
 	size_t n = strcspn(text, "\n");
 	return n > (size_t)max ? max : (int)n;
+}
+
+/*
+ * A file's diff under its call, indented: the first DIFF_SHOWN lines, removed
+ * and added lines coloured on a terminal (the two header lines are not).
+ */
+static void print_diff(FILE *f, const char *diff)
+{
+	size_t line = 0, more = 0;
+
+	for (const char *p = diff; *p; line++) {
+		size_t n = strcspn(p, "\n");
+		const char *color = line < 2      ? ""
+		                    : p[0] == '+' ? lc_term_green(f)
+		                    : p[0] == '-' ? lc_term_red(f)
+		                    : p[0] == '@' ? lc_term_dim(f)
+		                                  : "";
+		if (line < DIFF_SHOWN)
+			fprintf(f, "    %s%.*s%s\n", color, (int)n, p,
+			        color[0] ? lc_term_reset(f) : "");
+		else
+			more++;
+		p += n + (p[n] == '\n');
+	}
+	if (more)
+		fprintf(f, "    [... %zu more lines of diff]\n", more);
 }
 
 static void print_progress(struct lc_session *ui, const lc_event *ev)
@@ -195,6 +230,9 @@ static void print_progress(struct lc_session *ui, const lc_event *ev)
 		return;
 	case LC_EV_COMMIT:
 		fprintf(f, "%scommitted%s %.12s\n", lc_term_green(f), lc_term_reset(f), ev->text);
+		return;
+	case LC_EV_EDIT:
+		print_diff(f, ev->text);
 		return;
 	case LC_EV_NOTE:
 		fprintf(f, "%snote:%s %s\n", lc_term_yellow(f), lc_term_reset(f), ev->text);

@@ -267,6 +267,12 @@ static void test_multi_step_task_committed(void **state)
 	assert_string_equal(event(f, LC_EV_OBSERVATION, 0)->text,
 	                    "1| def add(a, b):\n2|     return a + b\n");
 	assert_int_equal(event(f, LC_EV_OBSERVATION, 1)->status, LC_TOOL_OK);
+	/* the edit's event: its diff, written by hand in GNU diff -u's format */
+	assert_int_equal(count_events(f, LC_EV_EDIT), 1);
+	assert_string_equal(event(f, LC_EV_EDIT, 0)->tool, "edit");
+	assert_string_equal(event(f, LC_EV_EDIT, 0)->text,
+	                    "--- a/calc.py\n+++ b/calc.py\n@@ -1,2 +1,2 @@\n-def add(a, b):\n"
+	                    "+def add(a: int, b: int) -> int:\n     return a + b\n");
 	assert_int_equal(count_events(f, LC_EV_COMMIT), 1);
 	assert_string_equal(event(f, LC_EV_FINAL, 0)->text, "I added type hints to add().");
 
@@ -425,6 +431,7 @@ static void test_indentation_breaking_edit_refused(void **state)
 	/* line 4's new indentation matches no outer level */
 	assert_non_null(strstr(o->text, "sub/m.py:4:"));
 	assert_non_null(strstr(o->text, "nothing was written"));
+	assert_int_equal(count_events(f, LC_EV_EDIT), 0); /* nothing written, no edit event */
 	/* the model was given the reason */
 	{
 		lc_buf text = LC_BUF_INIT(1 << 22);

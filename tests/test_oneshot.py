@@ -123,8 +123,9 @@ check("--json: every stdout line is a JSON object", evs is not None and evs and
       all(isinstance(e, dict) and "type" in e for e in evs), out[:300])
 evs = evs or []
 kinds = [e["type"] for e in evs if e["type"] not in ("text", "stats", "message")]
-check("--json: request, call, observation, call, observation, final, commit",
-      kinds == ["request", "call", "observation", "call", "observation", "final", "commit"],
+check("--json: request, call, observation, call, edit, observation, final, commit",
+      kinds == ["request", "call", "observation", "call", "edit", "observation", "final",
+                "commit"],
       f"{kinds}")
 by = {}
 for e in evs:
@@ -141,6 +142,13 @@ check("observation events: tool, status ok, the numbered file",
       len(obs) == 2 and obs[0].get("tool") == "read_file" and obs[0].get("status") == "ok" and
       obs[0].get("text") == "1| def add(a, b):\n2|     return a + b\n" and
       obs[1].get("status") == "ok", f"{obs}")
+# The diff below is written by hand in GNU diff -u's format for the one changed line.
+edits = by.get("edit", [])
+check("edit event: tool, path, match level, unified diff",
+      len(edits) == 1 and edits[0].get("tool") == "edit" and edits[0].get("path") == "calc.py" and
+      edits[0].get("match") == "exact" and
+      edits[0].get("diff") == "--- a/calc.py\n+++ b/calc.py\n@@ -1,2 +1,2 @@\n"
+      "-def add(a, b):\n+def add(a: int, b: int) -> int:\n     return a + b\n", f"{edits}")
 check("final event carries the answer",
       by.get("final", [{}])[0].get("text") == "Added type hints.")
 head = git(repo, "rev-parse", "HEAD").strip()
@@ -157,6 +165,48 @@ check("one commit more, holding calc.py only",
       git(repo, "show", "--format=", "--name-only", "HEAD") == "calc.py\n")
 check("the user's uncommitted work is untouched",
       read(repo, "notes.txt") == USER_WORK and git(repo, "status", "--porcelain") == " M notes.txt\n")
+
+# --- edit events of each writing tool ------------------------------------------
+# A SEARCH without the file's indentation matches at the cascade's "indentation offset"
+# level (tools/edit.h); write_file matches nothing (match null) and its diff comes from
+# /dev/null; apply_patch names its match level per file. Diffs written by hand.
+repo = new_repo()
+turns = [
+    call("edit", {"path": "calc.py", "search": "return a + b\n", "replace": "return b + a\n"}),
+    call("write_file", {"path": "new.py", "content": "X = 1\n"}),
+    call("apply_patch", {"patch": "--- a/new.py\n+++ b/new.py\n@@ -1 +1 @@\n-X = 1\n+X = 2\n"}),
+    call("read_file", {"path": "new.py"}),
+    "Done.",
+]
+rc, out, err = run(repo, "--model", vocab, "--script", write_script(turns), "-m", "edits",
+                   "--json")
+evs = events(out) or []
+edits = [e for e in evs if e["type"] == "edit"]
+check("edit events: exit status 0, one per write", rc == 0 and len(edits) == 3,
+      f"rc={rc} err={err!r} {[e['type'] for e in evs]}")
+edits += [{}] * 3
+check("edit event of an edit matched with its indentation off",
+      edits[0].get("match") == "indentation offset" and edits[0].get("diff") ==
+      "--- a/calc.py\n+++ b/calc.py\n@@ -1,2 +1,2 @@\n def add(a, b):\n-    return a + b\n"
+      "+    return b + a\n", f"{edits[0]}")
+check("edit event of write_file: no match level, the diff of a new file",
+      edits[1].get("tool") == "write_file" and edits[1].get("path") == "new.py" and
+      "match" in edits[1] and edits[1]["match"] is None and
+      edits[1].get("diff") == "--- /dev/null\n+++ b/new.py\n@@ -0,0 +1 @@\n+X = 1\n",
+      f"{edits[1]}")
+check("edit event of apply_patch: exact, its diff",
+      edits[2].get("tool") == "apply_patch" and edits[2].get("match") == "exact" and
+      edits[2].get("diff") == "--- a/new.py\n+++ b/new.py\n@@ -1 +1 @@\n-X = 1\n+X = 2\n",
+      f"{edits[2]}")
+order = [e["type"] for e in evs if e["type"] in ("call", "edit", "observation")]
+check("each edit event comes between its call and its observation",
+      order == ["call", "edit", "observation"] * 3 + ["call", "observation"], f"{order}")
+check("edit events: the files as the diffs say",
+      read(repo, "calc.py") == "def add(a, b):\n    return b + a\n" and
+      read(repo, "new.py") == "X = 2\n")
+rc, out, err = run(new_repo(), "--model", vocab, "--script", write_script(turns), "-m", "edits")
+check("plain: the diff is shown under its call on stderr",
+      rc == 0 and "    -    return a + b\n    +    return b + a\n" in err, repr(err))
 
 # --- done, without --json: answer on stdout, progress on stderr ---------------
 repo = new_repo()

@@ -101,13 +101,19 @@ check("the header has template, call format, prompt version, sampler, n_ctx",
       and len(h.get("prompt_version", "")) == 16 and h.get("sampler", {}).get("temp") == 0
       and isinstance(h.get("n_ctx"), int) and h.get("n_ctx") > 0, h)
 kinds = [l.get("type") for l in lines]
-want = ["session", "request", "stats", "message", "call", "observation", "stats", "message",
-        "final", "commit", "end"]
+want = ["session", "request", "stats", "message", "call", "edit", "observation", "stats",
+        "message", "final", "commit", "end"]
 check("the events come in order", kinds == want, kinds)
 by = {k: l for l, k in zip(lines, kinds)}
 check("the call has its arguments", by.get("call", {}).get("args") == call["arguments"],
       by.get("call"))
 check("the observation has its status", by.get("observation", {}).get("status") == "ok")
+# The diff is written by hand in GNU diff -u's format: one line changed in a two-line file.
+ed = by.get("edit", {})
+check("the edit records tool, path, match level and diff",
+      ed.get("tool") == "edit" and ed.get("path") == "a.py" and ed.get("match") == "exact" and
+      ed.get("diff") == "--- a/a.py\n+++ b/a.py\n@@ -1,2 +1,2 @@\n def f():\n-    return 1\n"
+      "+    return 2\n", ed)
 check("the request is recorded", by.get("request", {}).get("text") == "return 2")
 check("every line has a UTC timestamp",
       all(isinstance(l.get("ts"), str) and l["ts"].endswith("Z") for l in lines))

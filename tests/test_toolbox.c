@@ -508,6 +508,73 @@ static void test_apply_patch_fuzz_reported(void **state)
 }
 
 /*
+ * lc_toolbox_edits: what the last call wrote, with its match level and diff
+ * (diffs written by hand in GNU diff -u's format), and nothing after a call
+ * that wrote nothing.
+ */
+static void test_edits_recorded(void **state)
+{
+	struct fx *f = *state;
+	enum lc_tool_status st;
+	const lc_tool_edit *e;
+	size_t n;
+	char *obs;
+
+	/* block 1 matches exactly, block 2 only with its indentation off: the edit's level */
+	obs = call(f, "edit",
+	           "{\"path\": \"sub/m.py\", \"blocks\": \"<<<<<<< SEARCH\\n    return 2\\n"
+	           "=======\\n    return 20\\n>>>>>>> REPLACE\\n<<<<<<< SEARCH\\nreturn 3\\n"
+	           "=======\\nreturn 30\\n>>>>>>> REPLACE\\n\"}",
+	           &st);
+	assert_int_equal(st, LC_TOOL_OK);
+	free(obs);
+	e = lc_toolbox_edits(f->tb, &n);
+	assert_int_equal(n, 1);
+	assert_string_equal(e[0].path, "sub/m.py");
+	assert_string_equal(e[0].match, "indentation offset");
+	/* lines 4 and 10 change, 5 lines apart: one hunk with 3 lines of context */
+	assert_string_equal(e[0].diff, "--- a/sub/m.py\n+++ b/sub/m.py\n@@ -1,10 +1,10 @@\n"
+	                               " def f(x):\n     if x:\n         return 1\n-    return 2\n"
+	                               "+    return 20\n \n \n def g(x):\n     if x:\n"
+	                               "         return 1\n-    return 3\n+    return 30\n");
+
+	/* a read, then a refusal: nothing written, nothing recorded */
+	free(call(f, "read_file", "{\"path\": \"calc.py\"}", &st));
+	lc_toolbox_edits(f->tb, &n);
+	assert_int_equal(n, 0);
+	expect_refused(f, "edit",
+	               "{\"path\": \"calc.py\", \"search\": \"nowhere\", \"replace\": \"x\"}",
+	               "refused");
+	lc_toolbox_edits(f->tb, &n);
+	assert_int_equal(n, 0);
+
+	/* a patch placed with fuzz 1 (see test_apply_patch_fuzz_reported) */
+	free(call(f, "apply_patch",
+	          "{\"patch\": \"--- a/sub/m.py\\n+++ b/sub/m.py\\n@@ -1,6 +1,6 @@\\n"
+	          " def f(y):\\n     if x:\\n         return 1\\n-    return 20\\n"
+	          "+    return 0\\n \\n \\n\"}",
+	          &st));
+	assert_int_equal(st, LC_TOOL_OK);
+	e = lc_toolbox_edits(f->tb, &n);
+	assert_int_equal(n, 1);
+	assert_string_equal(e[0].match, "fuzz 1");
+
+	/* a deletion: no match level, the diff to /dev/null */
+	free(call(f, "apply_patch",
+	          "{\"patch\": \"--- a/calc.py\\n+++ /dev/null\\n@@ -1,2 +0,0 @@\\n"
+	          "-def add(a, b):\\n-    return a + b\\n\"}",
+	          &st));
+	assert_int_equal(st, LC_TOOL_OK);
+	e = lc_toolbox_edits(f->tb, &n);
+	assert_int_equal(n, 1);
+	assert_string_equal(e[0].path, "calc.py");
+	assert_null(e[0].match);
+	assert_string_equal(e[0].diff, "--- a/calc.py\n+++ /dev/null\n@@ -1,2 +0,0 @@\n"
+	                               "-def add(a, b):\n-    return a + b\n");
+	assert_user_work(f, "1\n");
+}
+
+/*
  * Make the effective capabilities honour file modes (on: as before). As
  * root, CAP_DAC_OVERRIDE would let every write into a read-only directory
  * through; the permitted set keeps it, so it can be raised again.
@@ -1007,6 +1074,7 @@ int main(void)
 	        T(test_apply_patch_multi_file),
 	        T(test_apply_patch_refusal_detailed),
 	        T(test_apply_patch_fuzz_reported),
+	        T(test_edits_recorded),
 	        T(test_apply_patch_write_failure_changes_nothing),
 	        T(test_write_file),
 	        T(test_schema_refusals),

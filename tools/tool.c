@@ -17,6 +17,7 @@
 #include "tools/exec.h"
 #include "tools/fs.h"
 #include "tools/git.h"
+#include "tools/lines.h"
 #include "tools/patch.h"
 #include "tools/repo.h"
 #include "tools/schema.h"
@@ -32,6 +33,8 @@ struct lc_toolbox {
 	char **changed;
 	size_t n_changed;
 	int change_open;
+	lc_tool_edit *edits; /* the last call's; every string owned */
+	size_t n_edits;
 };
 
 typedef int (*tool_fn)(lc_toolbox *tb, const cJSON *args, lc_buf *obs, enum lc_tool_status *st);
@@ -107,6 +110,82 @@ static int note_changed(lc_toolbox *tb, const char *rel)
 	tb->changed = grown;
 	tb->changed[tb->n_changed++] = copy;
 	return 0;
+}
+
+static void clear_edits(lc_toolbox *tb)
+{
+	for (size_t i = 0; i < tb->n_edits; i++) {
+		free((char *)tb->edits[i].path);
+		free((char *)tb->edits[i].match);
+		free((char *)tb->edits[i].diff);
+	}
+	free(tb->edits);
+	tb->edits = NULL;
+	tb->n_edits = 0;
+}
+
+/*
+ * Keep what a call wrote to one file for lc_toolbox_edits: its path, how it
+ * was matched (may be NULL) and the diff from old to text (a_path NULL: the
+ * file was created; b_path NULL: deleted).
+ */
+static int record_edit(lc_toolbox *tb, const char *a_path, const char *old, size_t old_len,
+                       const char *b_path, const char *text, size_t len, const char *match)
+{
+	lc_buf diff = LC_BUF_INIT(LC_TOOL_DIFF_MAX + 64);
+	lc_tool_edit *grown, *e;
+	int rc = lc_lines_unified(a_path, old, old_len, b_path, text, len, 3, LC_TOOL_DIFF_MAX,
+	                          &diff);
+
+	if (rc) {
+		lc_buf_release(&diff);
+		return rc;
+	}
+	if (!(grown = realloc(tb->edits, (tb->n_edits + 1) * sizeof(*grown)))) {
+		lc_buf_release(&diff);
+		return lc_err_set(LC_ENOMEM, "out of memory");
+	}
+	tb->edits = grown;
+	e = &tb->edits[tb->n_edits];
+	e->path = strdup(b_path ? b_path : a_path);
+	e->match = match ? strdup(match) : NULL;
+	e->diff = lc_buf_take(&diff, NULL);
+	tb->n_edits++; /* counted even when a copy failed, so clear_edits frees the rest */
+	if (!e->path || (match && !e->match) || !e->diff)
+		return lc_err_set(LC_ENOMEM, "out of memory");
+	return 0;
+}
+
+/* The least precise cascade level of an edit's blocks; "append" when every SEARCH was empty. */
+static const char *edit_match(const lc_edit_result *res)
+{
+	int worst = -1;
+
+	for (size_t i = 0; i < res->n_blocks; i++)
+		if (res->blocks[i].match != LC_EDIT_MATCH_APPEND &&
+		    (int)res->blocks[i].match > worst)
+			worst = (int)res->blocks[i].match;
+	return lc_edit_match_name(worst < 0 ? LC_EDIT_MATCH_APPEND : (enum lc_edit_match)worst);
+}
+
+/*
+ * How a patched file's hunks were placed, into buf (see lc_tool_edit.match).
+ * A hunk placed with fuzz is counted in n_fuzzed too (the fuzz passes compare
+ * the rest of the context whitespace-normalised): only the hunks beyond
+ * n_context_fuzzed needed whitespace alone.
+ */
+static const char *patch_match(const lc_patch_file *f, char *buf, size_t size)
+{
+	if (f->n_context_fuzzed && f->n_fuzzed > f->n_context_fuzzed)
+		snprintf(buf, size, "%s, fuzz %zu", lc_edit_match_name(LC_EDIT_MATCH_WHITESPACE),
+		         f->fuzz);
+	else if (f->n_context_fuzzed)
+		snprintf(buf, size, "fuzz %zu", f->fuzz);
+	else if (f->n_fuzzed)
+		snprintf(buf, size, "%s", lc_edit_match_name(LC_EDIT_MATCH_WHITESPACE));
+	else
+		snprintf(buf, size, "%s", lc_edit_match_name(LC_EDIT_MATCH_EXACT));
+	return buf;
 }
 
 static int approve(lc_toolbox *tb, enum lc_tool_kind kind, const char *summary)
@@ -513,6 +592,9 @@ static int t_edit(lc_toolbox *tb, const cJSON *args, lc_buf *obs, enum lc_tool_s
 	snprintf(summary, sizeof(summary), "edit %s", rel);
 	if ((rc = write_pending(tb, &p, 1, summary, obs, st)) || *st != LC_TOOL_OK)
 		goto out;
+	if ((rc = record_edit(tb, old ? rel : NULL, old, old_len, rel, res.text, res.len,
+	                      edit_match(&res))))
+		goto out;
 	lc_buf_addf(obs, "edited %s:", rel);
 	for (size_t i = 0; i < res.n_blocks; i++)
 		lc_buf_addf(obs, "%s block %zu at line %zu (%s match): %zu line%s replaced by %zu",
@@ -555,6 +637,8 @@ static int t_write_file(lc_toolbox *tb, const cJSON *args, lc_buf *obs, enum lc_
 	p.len = strlen(content);
 	snprintf(summary, sizeof(summary), "%s %s", old ? "overwrite" : "create", rel);
 	rc = write_pending(tb, &p, 1, summary, obs, st);
+	if (!rc && *st == LC_TOOL_OK)
+		rc = record_edit(tb, old ? rel : NULL, old, old_len, rel, content, p.len, NULL);
 	if (!rc && *st == LC_TOOL_OK)
 		lc_buf_addf(obs, "%s %s (%zu bytes)", old ? "overwrote" : "created", rel, p.len);
 	free(old);
@@ -626,6 +710,21 @@ static int t_apply_patch(lc_toolbox *tb, const cJSON *args, lc_buf *obs, enum lc
 	}
 	rc = write_pending(tb, p, n, "apply a patch", obs, st);
 	if (rc || *st != LC_TOOL_OK)
+		goto out;
+	for (size_t i = 0; i < res.n_files && !rc; i++) {
+		const lc_patch_file *f = &res.files[i];
+		char match[64];
+		int matched = f->kind == LC_PATCH_MODIFY || f->kind == LC_PATCH_RENAME;
+
+		rc = record_edit(tb,
+		                 f->kind == LC_PATCH_CREATE   ? NULL
+		                 : f->kind == LC_PATCH_RENAME ? f->old_path
+		                                              : f->path,
+		                 f->old_text, f->old_len,
+		                 f->kind == LC_PATCH_DELETE ? NULL : f->path, f->text, f->len,
+		                 matched ? patch_match(f, match, sizeof(match)) : NULL);
+	}
+	if (rc)
 		goto out;
 	lc_buf_addf(obs, "patch applied:");
 	for (size_t i = 0; i < res.n_files; i++) {
@@ -803,6 +902,7 @@ void lc_toolbox_free(lc_toolbox *tb)
 		return;
 	lc_toolbox_forget_changes(tb);
 	free(tb->changed);
+	clear_edits(tb);
 	cJSON_Delete(tb->schemas);
 	lc_repo_free(tb->repo);
 	free(tb);
@@ -829,6 +929,7 @@ int lc_toolbox_call(lc_toolbox *tb, const char *name, const cJSON *args, lc_buf 
 	int rc;
 
 	*status = LC_TOOL_OK;
+	clear_edits(tb);
 	if (!t) {
 		rc = refuse(&out, status, "unknown tool '%s'", name);
 		goto done;
@@ -852,6 +953,12 @@ done:
 		rc = lc_err_set(LC_ENOMEM, "observation does not fit");
 	lc_buf_release(&out);
 	return rc;
+}
+
+const lc_tool_edit *lc_toolbox_edits(const lc_toolbox *tb, size_t *n_out)
+{
+	*n_out = tb->n_edits;
+	return tb->edits;
 }
 
 const char *lc_toolbox_root(const lc_toolbox *tb)

@@ -100,6 +100,39 @@ int lc_toolbox_kind(const lc_toolbox *tb, const char *name);
 int lc_toolbox_call(lc_toolbox *tb, const char *name, const cJSON *args, lc_buf *obs,
                     enum lc_tool_status *status);
 
+/* Bytes of one file's diff in an lc_tool_edit; a longer diff is cut (tools/lines.h). */
+#define LC_TOOL_DIFF_MAX (32 * 1024)
+
+/* One file a call wrote or deleted. Strings borrowed from the toolbox. */
+typedef struct lc_tool_edit {
+	const char *path; /* repository-relative: the file written (deleted: the file removed) */
+	/*
+	 * How the change was placed, the least precise level any part needed:
+	 * edit: a level of tools/edit.h's cascade ("exact", "trailing
+	 * whitespace", "indentation offset", "whitespace-normalised", or
+	 * "append" for an empty SEARCH); apply_patch: "exact",
+	 * "whitespace-normalised" (context matched with whitespace ignored),
+	 * "fuzz N" (up to N outer context lines left uncompared, the rest
+	 * compared with whitespace ignored: tools/patch.h), or both joined by
+	 * ", " when some hunks needed one and others the other. NULL where
+	 * nothing was matched: write_file, a file a patch creates or deletes.
+	 */
+	const char *match;
+	/*
+	 * The unified diff of the file, old to new (lc_lines_unified, 3 lines
+	 * of context, at most LC_TOOL_DIFF_MAX bytes).
+	 */
+	const char *diff;
+} lc_tool_edit;
+
+/*
+ * The files the last lc_toolbox_call wrote or deleted, in the order it wrote
+ * them; none when it wrote nothing (a read, a refusal, a command). *n_out
+ * gets the count. Borrowed: valid until the next lc_toolbox_call or
+ * lc_toolbox_free.
+ */
+const lc_tool_edit *lc_toolbox_edits(const lc_toolbox *tb, size_t *n_out);
+
 /* The repository's work-tree root. Borrowed. */
 const char *lc_toolbox_root(const lc_toolbox *tb);
 

@@ -3,7 +3,10 @@
  * implementation written from ggml's block layouts. quants.py writes the
  * fixture (meson custom_target, LC_BUILD_ROOT/tests/quant_fixture.bin):
  * random blocks of every type with NumPy's dequantized values, activations
- * with NumPy's quantization, and float64 reference products.
+ * with NumPy's quantization, and float64 reference products. Besides, a few
+ * hand-made Q8_0, Q4_1, Q5_1 and Q5_K blocks are checked against values
+ * worked out by hand from ggml's layouts (test_known_*), which do not depend
+ * on quants.py.
  *
  * Tolerances:
  * - fp16/bf16 conversion and dequantization: exact (bit for bit). Each value
@@ -266,6 +269,171 @@ static void test_bf16_hand_values(void **state)
 	/* NaN stays NaN (a payload only in the low half would be lost without the quiet bit) */
 	assert_int_equal(lc_fp32_to_bf16(bits_f32(0x7f800001)), 0x7fc0);
 	assert_true(isnan(lc_bf16_to_fp32(0x7fc0)));
+}
+
+/*
+ * Known answers, independent of tests/quants.py: blocks made by hand and their
+ * values worked out by hand from ggml's block layouts (src/ggml-common.h:
+ * block_q4_1, block_q5_1, block_q8_0, block_q5_K; element order as ggml's
+ * dequantize_row_* in src/ggml-quants.c reads them). Every value is an exact
+ * binary fraction, so the comparison is exact. The binary16 scales used:
+ *   0x3555 = 2^(13-15) * (1 + 0x155/1024) = 1365/4096 = 0.333251953125
+ *   0x3400 = 0.25, 0x3800 = 0.5, 0xBE00 = -1.5, 0xC000 = -2.0
+ */
+static void check_known(uint32_t type, const uint8_t *block, const int *idx, const float *want,
+                        int n_want, int n)
+{
+	float got[256];
+	int i;
+
+	assert_true(n <= 256);
+	assert_int_equal(lc_dequantize_row(type, block, got, n), 0);
+	for (i = 0; i < n_want; i++)
+		if (got[idx ? idx[i] : i] != want[i])
+			fail_msg("%s element %d: got %a, want %a", lc_qtype_name(type),
+			         idx ? idx[i] : i, (double)got[idx ? idx[i] : i], (double)want[i]);
+	/* The portable kernel too, where a faster one is chosen at run time. */
+	lc_quant_kernels_scalar(type)->dequantize_row(block, got, n);
+	for (i = 0; i < n_want; i++)
+		if (got[idx ? idx[i] : i] != want[i])
+			fail_msg("%s scalar element %d: got %a, want %a", lc_qtype_name(type),
+			         idx ? idx[i] : i, (double)got[idx ? idx[i] : i], (double)want[i]);
+}
+
+/* block_q8_0: d (binary16), qs[32] int8; y[j] = qs[j] * d. */
+static void test_known_q8_0(void **state)
+{
+	static const int8_t qs[32] = {-128, -127, -64, -10, -3, -2, -1,  0,   1,   2,    3,
+	                              5,    7,    10,  31,  63, 64, 100, 126, 127, -100, -50,
+	                              -25,  -12,  12,  25,  50, 99, 42,  -42, 17,  -17};
+	/* y[1] = -127 * 1365/4096 = -173355/4096 = -42.322998046875 */
+	static const float want[32] = {
+	        -42.65625f,       -42.322998046875f, -21.328125f,      -3.33251953125f,
+	        -0.999755859375f, -0.66650390625f,   -0.333251953125f, 0.0f,
+	        0.333251953125f,  0.66650390625f,    0.999755859375f,  1.666259765625f,
+	        2.332763671875f,  3.33251953125f,    10.330810546875f, 20.994873046875f,
+	        21.328125f,       33.3251953125f,    41.98974609375f,  42.322998046875f,
+	        -33.3251953125f,  -16.66259765625f,  -8.331298828125f, -3.9990234375f,
+	        3.9990234375f,    8.331298828125f,   16.66259765625f,  32.991943359375f,
+	        13.99658203125f,  -13.99658203125f,  5.665283203125f,  -5.665283203125f};
+	uint8_t block[34] = {0x55, 0x35}; /* d = 0x3555, little-endian */
+
+	memcpy(block + 2, qs, 32);
+	check_known(LC_QTYPE_Q8_0, block, NULL, want, 32, 32);
+}
+
+/*
+ * block_q4_1: d, m (binary16), qs[16]; y[j] = (qs[j] & 15) * d + m and
+ * y[j + 16] = (qs[j] >> 4) * d + m. Here qs[j] = j | (15 - j) << 4.
+ */
+static void test_known_q4_1(void **state)
+{
+	static const uint8_t block[20] = {0x55, 0x35, 0x00, 0xbe, 0xf0, 0xe1, 0xd2,
+	                                  0xc3, 0xb4, 0xa5, 0x96, 0x87, 0x78, 0x69,
+	                                  0x5a, 0x4b, 0x3c, 0x2d, 0x1e, 0x0f};
+	/* y[17]: qs[1] = 0xe1, high nibble 14: 14 * 1365/4096 - 1.5 = 4.66552734375 - 1.5 */
+	static const float want[32] = {-1.5f,
+	                               -1.166748046875f,
+	                               -0.83349609375f,
+	                               -0.500244140625f,
+	                               -0.1669921875f,
+	                               0.166259765625f,
+	                               0.49951171875f,
+	                               0.832763671875f,
+	                               1.166015625f,
+	                               1.499267578125f,
+	                               1.83251953125f,
+	                               2.165771484375f,
+	                               2.4990234375f,
+	                               2.832275390625f,
+	                               3.16552734375f,
+	                               3.498779296875f,
+	                               3.498779296875f,
+	                               3.16552734375f,
+	                               2.832275390625f,
+	                               2.4990234375f,
+	                               2.165771484375f,
+	                               1.83251953125f,
+	                               1.499267578125f,
+	                               1.166015625f,
+	                               0.832763671875f,
+	                               0.49951171875f,
+	                               0.166259765625f,
+	                               -0.1669921875f,
+	                               -0.500244140625f,
+	                               -0.83349609375f,
+	                               -1.166748046875f,
+	                               -1.5f};
+
+	check_known(LC_QTYPE_Q4_1, block, NULL, want, 32, 32);
+}
+
+/*
+ * block_q5_1: d, m (binary16), qh (uint32, little-endian), qs[16]; bit j of qh
+ * is the fifth bit of y[j], bit j + 16 that of y[j + 16]:
+ * y[j] = ((qs[j] & 15) | bit_j << 4) * d + m, y[j + 16] likewise with qs[j] >> 4.
+ * Here d = 0.5, m = -2, qh = 0xaa55f00f, qs[j] = (3j & 15) | ((j + 5) & 15) << 4.
+ */
+static void test_known_q5_1(void **state)
+{
+	static const uint8_t block[24] = {0x00, 0x38, 0x00, 0xc0, 0x0f, 0xf0, 0x55, 0xaa,
+	                                  0x50, 0x63, 0x76, 0x89, 0x9c, 0xaf, 0xb2, 0xc5,
+	                                  0xd8, 0xeb, 0xfe, 0x01, 0x14, 0x27, 0x3a, 0x4d};
+	/*
+	 * y[0]: low nibble of 0x50 is 0, bit 0 of qh set: 16 * 0.5 - 2 = 6.
+	 * y[16]: high nibble 5, bit 16 (bit 0 of 0x55) set: 21 * 0.5 - 2 = 8.5.
+	 * y[6]: low nibble of 0xb2 is 2, bit 6 clear: 2 * 0.5 - 2 = -1.
+	 */
+	static const float want[32] = {6.0f, 7.5f,  9.0f, 10.5f, 4.0f,  5.5f, -1.0f, 0.5f,
+	                               2.0f, 3.5f,  5.0f, -1.5f, 8.0f,  9.5f, 11.0f, 12.5f,
+	                               8.5f, 1.0f,  9.5f, 2.0f,  10.5f, 3.0f, 11.5f, 4.0f,
+	                               4.5f, 13.0f, 5.5f, 6.0f,  -1.5f, 7.0f, -0.5f, 8.0f};
+
+	check_known(LC_QTYPE_Q5_1, block, NULL, want, 32, 32);
+}
+
+/*
+ * block_q5_K: d, dmin (binary16), scales[12], qh[32], qs[128]. Sub-block s
+ * (32 values) has a 6-bit scale sc_s and min m_s packed in scales: for s < 4,
+ * sc = scales[s] & 63, m = scales[s + 4] & 63; for s >= 4, the low 4 bits in
+ * scales[s + 4] (sc low nibble, m high nibble) and the top 2 bits in the top
+ * bits of scales[s - 4] (sc) and scales[s] (m). Chunk c = 0..3 holds
+ * sub-blocks 2c (low nibbles of qs[32c + l]) and 2c + 1 (high nibbles); the
+ * fifth bit of value l of sub-block s is bit s of qh[l]:
+ *     y[32s + l] = d * sc_s * (nibble + 16 * bit) - dmin * m_s.
+ * Here d = 0.25, dmin = 0.5, sc = {1, 2, 3, 4, 17, 33, 50, 63}, m = {0, 1, 5,
+ * 10, 20, 40, 48, 63}, qs[i] = (5i & 15) | ((3i + 1) & 15) << 4, qh[l] = 37l
+ * mod 256; 4 values of each sub-block are checked.
+ */
+static void test_known_q5_K(void **state)
+{
+	static const uint8_t scales[12] = {0x41, 0x82, 0xc3, 0xc4, 0x40, 0x81,
+	                                   0xc5, 0xca, 0x41, 0x81, 0x02, 0xff};
+	static const int idx[32] = {0,   5,   17,  31,  32,  37,  49,  63,  64,  69,  81,
+	                            95,  96,  101, 113, 127, 128, 133, 145, 159, 160, 165,
+	                            177, 191, 192, 197, 209, 223, 224, 229, 241, 255};
+	/*
+	 * y[133]: s = 4, l = 5, chunk 2, low nibble of qs[69] = (345 & 15) = 9;
+	 * qh[5] = 185 = 0b10111001, bit 4 set: q = 25. sc_4 = (scales[8] & 15) |
+	 * (scales[0] >> 6) << 4 = 1 | 16 = 17, m_4 = (scales[8] >> 4) |
+	 * (scales[4] >> 6) << 4 = 4 | 16 = 20: 0.25 * 17 * 25 - 0.5 * 20 = 96.25.
+	 * y[37]: s = 1, l = 5, high nibble of qs[5] = 0, bit 1 of 185 clear;
+	 * sc_1 = 2, m_1 = 1: 0.25 * 2 * 0 - 0.5 * 1 = -0.5.
+	 */
+	static const float want[32] = {0.0f,    6.25f,  5.25f,  6.75f,  0.0f,   -0.5f,   1.5f,
+	                               14.5f,   -2.5f,  4.25f,  13.25f, 5.75f,  -4.0f,   11.0f,
+	                               -1.0f,   25.0f,  -10.0f, 96.25f, 79.25f, 104.75f, -11.75f,
+	                               112.0f,  145.0f, 227.5f, -24.0f, 88.5f,  238.5f,  313.5f,
+	                               -15.75f, 220.5f, 31.5f,  189.0f};
+	uint8_t block[176] = {0x00, 0x34, 0x00, 0x38};
+	int i;
+
+	memcpy(block + 4, scales, 12);
+	for (i = 0; i < 32; i++)
+		block[16 + i] = (uint8_t)(37 * i);
+	for (i = 0; i < 128; i++)
+		block[48 + i] = (uint8_t)(((5 * i) & 15) | (((3 * i + 1) & 15) << 4));
+	check_known(LC_QTYPE_Q5_K, block, idx, want, 32, 256);
 }
 
 /* ---- per type ---- */
@@ -619,6 +787,8 @@ int main(void)
 	        cmocka_unit_test(test_fp16_to_fp32_all), cmocka_unit_test(test_fp32_to_fp16_edges),
 	        cmocka_unit_test(test_bf16_hand_values), cmocka_unit_test(test_vec_dot_types),
 	        cmocka_unit_test(test_type_table),       cmocka_unit_test(test_errors),
+	        cmocka_unit_test(test_known_q8_0),       cmocka_unit_test(test_known_q4_1),
+	        cmocka_unit_test(test_known_q5_1),       cmocka_unit_test(test_known_q5_K),
 	        cmocka_unit_test(test_q8_K_zero_row),    cmocka_unit_test(test_q8_1_hand),
 	};
 

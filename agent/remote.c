@@ -7,7 +7,12 @@
  * "options.num_ctx", /api/show's model_info) - Ollama may send every call
  * of a batch under index 0 with distinct ids, so a new id at a known index
  * opens a new call; llama-server's README (GET /props,
- * default_generation_settings.n_ctx; the same /v1/chat/completions).
+ * default_generation_settings.n_ctx; the same /v1/chat/completions); vLLM's
+ * ModelCard (vllm/entrypoints/openai/protocol.py: max_model_len in each
+ * /v1/models entry); LM Studio's REST API docs (lmstudio-ai/docs,
+ * 1_developer/2_rest/list.md: GET /api/v1/models, loaded_instances[].config.
+ * context_length and max_context_length; endpoints.md: GET /api/v0/models,
+ * max_context_length).
  */
 #include "agent/remote.h"
 
@@ -56,6 +61,7 @@ struct remote {
 	float temp;
 	long connect_ms, idle_ms, probe_ms;
 	volatile sig_atomic_t *cancel; /* start-up's: may be NULL */
+	int not_loaded; /* LM Studio told the trained length only: the loaded one is unknown */
 	double bytes_per_token;
 	struct memo memos[MEMO_MAX];
 	unsigned long next_seq;
@@ -977,65 +983,46 @@ static int probe(const struct remote *r, const char *url, const char *post, lc_b
 	return 0;
 }
 
-/*
- * GET {root}/props, then POST {root}/api/show: what context the server
- * allows. Returns 0 or LC_ECANCELLED.
- */
-static int probe_ctx(struct remote *r, int *hard, int *trained)
+/* GET url into a parsed JSON object, or NULL (not 200, not JSON). */
+static int probe_json(const struct remote *r, const char *url, const char *post, cJSON **out,
+                      long *status)
 {
 	lc_buf body = LC_BUF_INIT(PROBE_MAX);
-	char url[4200];
-	cJSON *j = NULL, *req = NULL, *v;
-	char *post = NULL;
-	long status;
-	int rc = 0;
+	int rc = probe(r, url, post, &body, status);
 
-	*hard = *trained = 0;
-	snprintf(url, sizeof(url), "%s/props", r->root);
-	if ((rc = probe(r, url, NULL, &body, &status)))
-		goto out;
-	if (status == 200 && (j = cJSON_ParseWithLength(body.data, body.len))) {
-		v = cJSON_GetObjectItemCaseSensitive(
-		        cJSON_GetObjectItemCaseSensitive(j, "default_generation_settings"),
-		        "n_ctx");
-		if (cJSON_IsNumber(v) && v->valuedouble >= 1 && v->valuedouble < 1e9)
-			*hard = (int)v->valuedouble;
-		cJSON_Delete(j);
-		j = NULL;
-		if (*hard)
-			goto out;
-	}
-	lc_buf_reset(&body);
-	req = cJSON_CreateObject();
-	if (!req || !cJSON_AddStringToObject(req, "model", r->model) ||
-	    !(post = cJSON_PrintUnformatted(req)))
-		goto out;
-	snprintf(url, sizeof(url), "%s/api/show", r->root);
-	if ((rc = probe(r, url, post, &body, &status)))
-		goto out;
-	if (status == 200 && (j = cJSON_ParseWithLength(body.data, body.len))) {
-		cJSON *mi = cJSON_GetObjectItemCaseSensitive(j, "model_info");
-		r->send_options = 1; /* it is Ollama */
-		cJSON_ArrayForEach(v, mi)
-		{
-			const char *k = v->string, *dot = k ? strrchr(k, '.') : NULL;
-			if (dot && strcmp(dot, ".context_length") == 0 && cJSON_IsNumber(v) &&
-			    v->valuedouble >= 1 && v->valuedouble < 1e9)
-				*trained = (int)v->valuedouble;
-		}
-	}
-out:
-	cJSON_Delete(j);
-	cJSON_Delete(req);
-	free(post);
+	*out = !rc && *status == 200 ? cJSON_ParseWithLength(body.data, body.len) : NULL;
 	lc_buf_release(&body);
 	return rc;
 }
 
-/* The first model of GET {base}/models. */
-static int first_model(struct remote *r)
+/* A whole number of tokens from a JSON value, else 0. */
+static int json_tokens(const cJSON *v)
 {
-	lc_buf body = LC_BUF_INIT(PROBE_MAX);
+	return cJSON_IsNumber(v) && v->valuedouble >= 1 && v->valuedouble < 1e9
+	               ? (int)v->valuedouble
+	               : 0;
+}
+
+/* The entry of list (an array of objects) whose key is name, or NULL. */
+static const cJSON *entry_named(const cJSON *list, const char *key, const char *name)
+{
+	const cJSON *e;
+
+	cJSON_ArrayForEach(e, list)
+	{
+		const char *v = json_str(e, key);
+		if (v && name && strcmp(v, name) == 0)
+			return e;
+	}
+	return NULL;
+}
+
+/*
+ * GET {base}/models: the first model when none was named (required then),
+ * and vLLM's max_model_len for the model (its ModelCard, a hard limit).
+ */
+static int probe_models(struct remote *r, int required, int *hard)
+{
 	char url[4200];
 	cJSON *j = NULL;
 	const char *id;
@@ -1043,13 +1030,14 @@ static int first_model(struct remote *r)
 	int rc;
 
 	snprintf(url, sizeof(url), "%s/models", r->base);
-	if ((rc = probe(r, url, NULL, &body, &status)))
+	if ((rc = probe_json(r, url, NULL, &j, &status)))
 		goto out;
+	if (!required)
+		goto found;
 	if (status == 0) {
 		rc = lc_err_set(LC_EIO, "remote: cannot reach %s to list its models", r->base);
 		goto out;
 	}
-	j = status == 200 ? cJSON_ParseWithLength(body.data, body.len) : NULL;
 	id = json_str(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(j, "data"), 0), "id");
 	if (!id) {
 		rc = lc_err_set(
@@ -1058,10 +1046,105 @@ static int first_model(struct remote *r)
 		        r->base, status);
 		goto out;
 	}
-	rc = (r->model = strdup(id)) ? 0 : lc_err_set(LC_ENOMEM, "out of memory");
+	if (!(r->model = strdup(id))) {
+		rc = lc_err_set(LC_ENOMEM, "out of memory");
+		goto out;
+	}
+found:
+	*hard = json_tokens(cJSON_GetObjectItemCaseSensitive(
+	        entry_named(cJSON_GetObjectItemCaseSensitive(j, "data"), "id", r->model),
+	        "max_model_len"));
 out:
 	cJSON_Delete(j);
-	lc_buf_release(&body);
+	return rc;
+}
+
+/*
+ * LM Studio: GET {root}/api/v1/models (0.4 and later): the context the model
+ * is loaded with (models[].loaded_instances[].config.context_length, a hard
+ * limit) and max_context_length (what it was trained for); else GET
+ * {root}/api/v0/models (0.3.6 and later): data[].max_context_length.
+ */
+static int probe_lmstudio(struct remote *r, int *hard, int *trained)
+{
+	char url[4200];
+	cJSON *j = NULL;
+	const cJSON *e;
+	long status;
+	int rc;
+
+	snprintf(url, sizeof(url), "%s/api/v1/models", r->root);
+	if ((rc = probe_json(r, url, NULL, &j, &status)))
+		return rc;
+	e = entry_named(cJSON_GetObjectItemCaseSensitive(j, "models"), "key", r->model);
+	if (e) {
+		const cJSON *inst = cJSON_GetArrayItem(
+		        cJSON_GetObjectItemCaseSensitive(e, "loaded_instances"), 0);
+		*hard = json_tokens(cJSON_GetObjectItemCaseSensitive(
+		        cJSON_GetObjectItemCaseSensitive(inst, "config"), "context_length"));
+		*trained = json_tokens(cJSON_GetObjectItemCaseSensitive(e, "max_context_length"));
+		r->not_loaded = !*hard;
+		cJSON_Delete(j);
+		return 0;
+	}
+	cJSON_Delete(j);
+	snprintf(url, sizeof(url), "%s/api/v0/models", r->root);
+	if ((rc = probe_json(r, url, NULL, &j, &status)))
+		return rc;
+	e = entry_named(cJSON_GetObjectItemCaseSensitive(j, "data"), "id", r->model);
+	*trained = json_tokens(cJSON_GetObjectItemCaseSensitive(e, "max_context_length"));
+	r->not_loaded = *trained > 0;
+	cJSON_Delete(j);
+	return 0;
+}
+
+/*
+ * What context the server allows, asked in turn until one says: llama-server's
+ * GET {root}/props (default_generation_settings.n_ctx, a hard limit),
+ * Ollama's POST {root}/api/show (model_info."ARCH.context_length", the
+ * trained length), LM Studio's models (probe_lmstudio). Returns 0 or
+ * LC_ECANCELLED.
+ */
+static int probe_ctx(struct remote *r, int *hard, int *trained)
+{
+	char url[4200];
+	cJSON *j = NULL, *req = NULL, *v;
+	char *post = NULL;
+	long status;
+	int rc;
+
+	snprintf(url, sizeof(url), "%s/props", r->root);
+	if ((rc = probe_json(r, url, NULL, &j, &status)))
+		goto out;
+	*hard = json_tokens(cJSON_GetObjectItemCaseSensitive(
+	        cJSON_GetObjectItemCaseSensitive(j, "default_generation_settings"), "n_ctx"));
+	cJSON_Delete(j);
+	j = NULL;
+	if (*hard)
+		goto out;
+	req = cJSON_CreateObject();
+	if (!req || !cJSON_AddStringToObject(req, "model", r->model) ||
+	    !(post = cJSON_PrintUnformatted(req)))
+		goto out;
+	snprintf(url, sizeof(url), "%s/api/show", r->root);
+	if ((rc = probe_json(r, url, post, &j, &status)))
+		goto out;
+	if (j) {
+		cJSON *mi = cJSON_GetObjectItemCaseSensitive(j, "model_info");
+		r->send_options = 1; /* it is Ollama */
+		cJSON_ArrayForEach(v, mi)
+		{
+			const char *k = v->string, *dot = k ? strrchr(k, '.') : NULL;
+			if (dot && strcmp(dot, ".context_length") == 0 && json_tokens(v))
+				*trained = json_tokens(v);
+		}
+		goto out;
+	}
+	rc = probe_lmstudio(r, hard, trained);
+out:
+	cJSON_Delete(j);
+	cJSON_Delete(req);
+	free(post);
 	return rc;
 }
 
@@ -1117,15 +1200,20 @@ int lc_backend_remote_new(lc_backend **out, const lc_remote_opts *opts)
 	r->bytes_per_token = 3.0;
 	/* Servers other than OpenAI's ignore what they do not know; OpenAI refuses it. */
 	r->send_options = strstr(r->base, "api.openai.com") == NULL;
-	if (!r->model && (rc = first_model(r)))
+	if ((!r->model || !opts->no_probe) && (rc = probe_models(r, !r->model, &hard)))
 		goto fail;
-	if (!opts->no_probe && (rc = probe_ctx(r, &hard, &trained)))
+	if (!opts->no_probe && !hard && (rc = probe_ctx(r, &hard, &trained)))
 		goto fail;
 	r->n_ctx = opts->n_ctx > 0 ? opts->n_ctx : hard ? hard : DEFAULT_CTX;
 	if (hard && r->n_ctx > hard)
 		r->n_ctx = hard;
 	if (!opts->n_ctx && trained && trained < r->n_ctx)
 		r->n_ctx = trained;
+	if (!opts->n_ctx && r->not_loaded)
+		lc_warn("remote: the server has not loaded '%s' yet, so the context it will run "
+		        "with is unknown; lcode assumes %d tokens (load the model first, or give "
+		        "--ctx)",
+		        r->model, r->n_ctx);
 	b->ops = &remote_ops;
 	b->self = r;
 	b->style.family = LC_TEMPLATE_CHATML;

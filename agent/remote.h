@@ -59,11 +59,25 @@ typedef struct lc_remote_opts {
 /*
  * Make a remote backend. The start-up's requests (below) each take at most
  * 5 s, or idle_timeout_ms when that is shorter, and stop when *cancel is
- * set. Unless no_probe is set, the server is asked for its context size: llama-server's GET
- * {root}/props (default_generation_settings.n_ctx, a hard limit), then Ollama's POST
- * {root}/api/show ({"model": NAME}; model_info."ARCH.context_length", the
- * model's trained length), where root is base_url less a trailing "/v1".
- * Neither is required. On success *out is owned (free with
+ * set. GET {base}/models names the model when none is given (its first
+ * entry). Unless no_probe is set, the server is then asked for its context
+ * size, each in turn until one tells (root is base_url less a trailing
+ * "/v1"):
+ *   - vLLM: max_model_len of the model's entry in GET {base}/models (a hard
+ *     limit);
+ *   - llama-server: GET {root}/props, default_generation_settings.n_ctx (a
+ *     hard limit);
+ *   - Ollama: POST {root}/api/show {"model": NAME},
+ *     model_info."ARCH.context_length" (the trained length);
+ *   - LM Studio: GET {root}/api/v1/models, the model's
+ *     loaded_instances[0].config.context_length (a hard limit) and
+ *     max_context_length (the trained length), else GET {root}/api/v0/models,
+ *     max_context_length. When only the trained length is known the
+ *     context LM Studio will load the model with is not, and a warning says
+ *     so.
+ * n_ctx is then opts->n_ctx, else the hard limit, else 8192; never above a
+ * hard limit, and without opts->n_ctx never above the trained length. None
+ * of these is required. On success *out is owned (free with
  * lc_backend_free). Errors: LC_EPARSE (a base URL that is not http:// or
  * https://), LC_ENOTFOUND (no model given and the server lists none),
  * LC_EIO and LC_ETIMEOUT (when the model list cannot be had), LC_ECANCELLED,

@@ -3,8 +3,9 @@
 
 It speaks the chat completions streaming protocol as OpenAI documents it
 (server-sent events "data: {chat.completion.chunk}", tool-call deltas keyed
-by "index", a final "data: [DONE]"), answers llama-server's GET /props and
-Ollama's POST /api/show, lists one model at GET /v1/models, and serves
+by "index", a final "data: [DONE]"), answers llama-server's GET /props,
+Ollama's POST /api/show and LM Studio's GET /api/v1/models and /api/v0/models,
+lists models at GET /v1/models (vLLM adds max_model_len to each), and serves
 files with or without HTTP Range support.
 
 Replies to POST /v1/chat/completions come from a script, one per request:
@@ -46,6 +47,8 @@ class FakeServer:
         self.props_delay = 0  # seconds GET /props waits before it answers
         self.show = None      # dict for POST /api/show, or None for 404
         self.models = [{"id": "fake-model", "object": "model"}]
+        self.lmstudio_v1 = None  # dict for LM Studio's GET /api/v1/models, or None for 404
+        self.lmstudio_v0 = None  # dict for LM Studio's GET /api/v0/models, or None for 404
         self.lock = threading.Lock()
         self.cut_done = set()
         outer = self
@@ -80,6 +83,10 @@ class FakeServer:
                     return self.send_json(200, outer.props)
                 if self.path == "/v1/models":
                     return self.send_json(200, {"object": "list", "data": outer.models})
+                if self.path == "/api/v1/models" and outer.lmstudio_v1 is not None:
+                    return self.send_json(200, outer.lmstudio_v1)
+                if self.path == "/api/v0/models" and outer.lmstudio_v0 is not None:
+                    return self.send_json(200, outer.lmstudio_v0)
                 if self.path.startswith("/files/") or "/resolve/main/" in self.path:
                     return self.serve_file(self.path.rsplit("/", 1)[1])
                 self.send_json(404, {"error": "not found"})

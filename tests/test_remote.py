@@ -7,6 +7,7 @@ Every server is tests/fake_openai_server.py on 127.0.0.1, started here. The
 expected bytes, digests and messages come from the script given to the fake
 server and from Python's hashlib, not from lcode.
 """
+import glob
 import hashlib
 import json
 import os
@@ -180,6 +181,44 @@ check("a name split across deltas: one read_file call, answered",
       rc == 0 and [c["function"]["name"] for c in a.get("tool_calls", [])] == ["read_file"]
       and "return 'hello'" in chats[1]["body"]["messages"][3]["content"],
       f"rc={rc} err={err!r} {a}")
+
+# 2e. The context size each server tells is the n_ctx lcode works with (the session log's
+# header says which): vLLM's max_model_len in /v1/models (vllm/entrypoints/openai/protocol.py,
+# ModelCard), LM Studio's loaded context_length (/api/v1/models) over max_context_length, and
+# /api/v0/models' max_context_length for older LM Studio.
+def session_n_ctx(repo):
+    logs = sorted(glob.glob(os.path.join(repo, ".lcode", "sessions", "*.jsonl")))
+    with open(logs[-1]) as f:
+        return json.loads(f.readline()).get("n_ctx")
+
+
+def ctx_case(name, models=None, v1=None, v0=None, args=()):
+    r = new_repo("ctx-" + name)
+    srv.models = models or [{"id": "fake-model", "object": "model"}]
+    srv.lmstudio_v1, srv.lmstudio_v0 = v1, v0
+    srv.reset([{"content": ["ok"]}])
+    rc, out, err = run(r, "-m", "hi", *args)
+    srv.models = [{"id": "fake-model", "object": "model"}]
+    srv.lmstudio_v1 = srv.lmstudio_v0 = None
+    return rc, err, session_n_ctx(r) if rc == 0 else None
+
+
+rc, err, n = ctx_case("vllm", models=[{"id": "other", "max_model_len": 999},
+                                      {"id": "fake-model", "max_model_len": 3000}],
+                      args=("--remote-model", "fake-model"))
+check("vLLM: n_ctx is the named model's max_model_len", rc == 0 and n == 3000, f"{n} {err!r}")
+rc, err, n = ctx_case("vllm-ctx", models=[{"id": "fake-model", "max_model_len": 3000}],
+                      args=("--ctx", "20000"))
+check("vLLM: --ctx above max_model_len is held to it", rc == 0 and n == 3000, f"{n} {err!r}")
+rc, err, n = ctx_case("lms1", v1={"models": [
+    {"type": "llm", "key": "fake-model", "max_context_length": 32768,
+     "loaded_instances": [{"id": "fake-model", "config": {"context_length": 4096}}]}]})
+check("LM Studio v1: n_ctx is the loaded instance's context_length, not the trained 32768",
+      rc == 0 and n == 4096 and "not loaded" not in err, f"{n} {err!r}")
+rc, err, n = ctx_case("lms0", v0={"object": "list", "data": [
+    {"id": "fake-model", "object": "model", "state": "not-loaded", "max_context_length": 6000}]})
+check("LM Studio v0: max_context_length under 8192 is the n_ctx, with a warning",
+      rc == 0 and n == 6000 and "has not loaded 'fake-model'" in err, f"{n} {err!r}")
 
 # 3. 429 with Retry-After, then success.
 repo = new_repo("retry")

@@ -4,7 +4,8 @@
 usage: test_cli.py LCODE MANPAGE      (TAP output)
 
 The man page is the independent reference for --help: every option, command
-and environment variable one names, the other names too.
+and environment variable one names, the other names too; and for each command,
+the flags of `lcode CMD --help` are those its man page entry lists.
 """
 import os
 import re
@@ -63,6 +64,56 @@ help_cmds = set(l.split()[0] for l in m.group(1).splitlines()) if m else set()
 man_cmds = man_names(section(man, "COMMANDS"))
 check("commands in --help and the man page agree", help_cmds == man_cmds,
       f"help={sorted(help_cmds)} man={sorted(man_cmds)}")
+
+# Each command's options: the flags of `lcode CMD --help` (its usage lines and the
+# head of each option line) are those of its man page entry (the .TP line and
+# the .IP items below it). -h/--help, which every command takes, is checked apart.
+FLAG = r'(?<![\w-])(--?[A-Za-z][\w-]*)'
+HELP_FLAGS = {"-h", "--help"}
+
+
+def help_flags(text):
+    lines = text.splitlines()
+    usage = []
+    for line in lines:
+        if not line.strip():
+            break
+        usage.append(line)
+    out = set(re.findall(FLAG, "\n".join(usage)))
+    for line in lines[len(usage):]:
+        m = re.match(r'^\s+((?:--?[A-Za-z][\w-]*(?:,\s+)?)+)', line)
+        if m:
+            out |= set(re.findall(FLAG, m.group(1)))
+    return out - HELP_FLAGS
+
+
+def roff_text(line):
+    line = re.sub(r'\\f[BIRP]', '', line).replace('\\-', '-').replace('"', '')
+    return re.sub(r'^\.(B|BR|BI|I|IR|IB|IP)\s+', '', line)
+
+
+def man_entries(sec):
+    """COMMANDS entries: name -> flags of the .TP line and of the .IP items after it."""
+    out, name = {}, None
+    lines = sec.splitlines()
+    for i, line in enumerate(lines):
+        if line.strip() == ".TP" and i + 1 < len(lines):
+            head = roff_text(lines[i + 1])
+            name = head.split()[0]
+            out[name] = set(re.findall(FLAG, head))
+        elif name and line.startswith(".IP"):
+            out[name] |= set(re.findall(FLAG, roff_text(line)))
+    return {k: v - HELP_FLAGS for k, v in out.items()}
+
+
+entries = man_entries(section(man, "COMMANDS"))
+for cmd in sorted(help_cmds):
+    rc, out, _ = run(cmd, "--help")
+    check(f"'{cmd} --help' exits 0 with its usage",
+          rc == 0 and out.startswith(f"usage: lcode {cmd}"), f"rc={rc} {out[:80]!r}")
+    hf, mf = help_flags(out), entries.get(cmd)
+    check(f"'{cmd}': the flags of --help and of its man page entry agree", hf == mf,
+          f"--help only: {sorted(hf - (mf or set()))}, man only: {sorted((mf or set()) - hf)}")
 
 # Environment variables.
 m = re.search(r'\nEnvironment:\n(.*?)\n\n', help_text, re.S)

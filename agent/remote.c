@@ -1,18 +1,20 @@
 /*
- * remote.c - the OpenAI-compatible HTTP backend (remote.h).
+ * remote.c - the HTTP backend (remote.h): OpenAI-compatible servers, and Ollama's own API.
  *
  * Formats followed: OpenAI's chat completions API, streaming chunks
  * ("chat.completion.chunk" objects as server-sent events, tool-call deltas
- * keyed by "index"); Ollama's OpenAI compatibility (same endpoint under /v1,
- * "options.num_ctx", /api/show's model_info) - Ollama may send every call
- * of a batch under index 0 with distinct ids, so a new id at a known index
- * opens a new call; llama-server's README (GET /props,
- * default_generation_settings.n_ctx; the same /v1/chat/completions); vLLM's
- * ModelCard (vllm/entrypoints/openai/protocol.py: max_model_len in each
- * /v1/models entry); LM Studio's REST API docs (lmstudio-ai/docs,
- * 1_developer/2_rest/list.md: GET /api/v1/models, loaded_instances[].config.
- * context_length and max_context_length; endpoints.md: GET /api/v0/models,
- * max_context_length).
+ * keyed by "index"); Ollama's OpenAI compatibility (the same endpoint under
+ * /v1) - Ollama may send every call of a batch under index 0 with distinct
+ * ids, so a new id at a known index opens a new call; Ollama's own API
+ * (ollama/ollama docs/api.md: "Generate a chat completion" with its
+ * "Streaming with tools" and "With history, with tools" examples, "Show
+ * Model Information"; docs/api/streaming.mdx, docs/api/errors.mdx;
+ * api/types.go for Message.tool_name / tool_call_id and ToolCall.id); llama-server's README (GET
+ * /props, default_generation_settings.n_ctx; the same /v1/chat/completions); vLLM's ModelCard
+ * (vllm/entrypoints/openai/protocol.py: max_model_len in each /v1/models entry); LM Studio's REST
+ * API docs (lmstudio-ai/docs, 1_developer/2_rest/list.md: GET /api/v1/models,
+ * loaded_instances[].config. context_length and max_context_length; endpoints.md: GET
+ * /api/v0/models, max_context_length).
  */
 #include "agent/remote.h"
 
@@ -43,6 +45,7 @@
 
 struct memo_call {
 	char *id, *name, *args; /* owned */
+	int server_id;          /* id came from the server (else it is lcode's own) */
 };
 
 /* A message complete() returned that came with structured tool calls. */
@@ -57,7 +60,8 @@ struct memo {
 struct remote {
 	char *base, *root, *model;
 	char *auth; /* "Authorization: Bearer KEY", or NULL; never logged */
-	int n_ctx, max_tokens, seed, retries, send_options;
+	int n_ctx, max_tokens, seed, retries;
+	int ollama; /* 1: Ollama's own POST {root}/api/chat instead of {base}/chat/completions */
 	float temp;
 	long connect_ms, idle_ms, probe_ms;
 	volatile sig_atomic_t *cancel; /* start-up's: may be NULL */
@@ -78,7 +82,7 @@ struct stream {
 	const lc_backend_req *req;
 	CURL *curl;
 	long status;
-	int mode; /* 0 unknown, 1 server-sent events, 2 one JSON body, 3 error body */
+	int mode; /* 0 unknown, 1 server-sent events, 2 one JSON body, 3 error body, 4 NDJSON */
 	lc_buf line, data, raw, content;
 	size_t total;
 	struct call calls[LC_CALLS_MAX];
@@ -148,6 +152,7 @@ static int memo_add(struct remote *r, const char *text, const struct stream *s)
 		const struct call *c = &s->calls[i];
 		snprintf(id, sizeof(id), "call_%lu_%zu", r->next_seq, i);
 		m->calls[i].id = strdup(c->id.len ? c->id.data : id);
+		m->calls[i].server_id = c->id.len > 0;
 		m->calls[i].name = strdup(c->name.data ? c->name.data : "");
 		m->calls[i].args = strdup(c->args.data ? c->args.data : "");
 		if (!m->calls[i].id || !m->calls[i].name || !m->calls[i].args)
@@ -175,7 +180,12 @@ static int add_msg(cJSON *arr, const char *role, const char *content)
 	return 0;
 }
 
-static cJSON *assistant_with_calls(const struct memo *m)
+/*
+ * An assistant message with its structured calls. OpenAI: tool_calls[] of
+ * {"id", "type": "function", "function": {"name", "arguments": JSON text}};
+ * Ollama: {"id" when it gave one, "function": {"name", "arguments": object}}.
+ */
+static cJSON *assistant_with_calls(const struct remote *r, const struct memo *m)
 {
 	cJSON *msg = cJSON_CreateObject(), *calls = cJSON_CreateArray();
 
@@ -190,12 +200,24 @@ static cJSON *assistant_with_calls(const struct memo *m)
 			cJSON_Delete(fn);
 			goto fail;
 		}
-		cJSON_AddStringToObject(c, "id", m->calls[i].id);
-		cJSON_AddStringToObject(c, "type", "function");
-		cJSON_AddStringToObject(fn, "name", m->calls[i].name);
-		cJSON_AddStringToObject(fn, "arguments",
-		                        m->calls[i].args[0] ? m->calls[i].args : "{}");
 		cJSON_AddItemToObject(c, "function", fn);
+		cJSON_AddStringToObject(fn, "name", m->calls[i].name);
+		if (r->ollama) {
+			cJSON *args = cJSON_Parse(m->calls[i].args);
+			if (m->calls[i].server_id)
+				cJSON_AddStringToObject(c, "id", m->calls[i].id);
+			if (!cJSON_IsObject(args)) {
+				/* Ollama takes objects only; the agent refused this call anyway */
+				cJSON_Delete(args);
+				args = cJSON_CreateObject();
+			}
+			cJSON_AddItemToObject(fn, "arguments", args);
+		} else {
+			cJSON_AddStringToObject(c, "id", m->calls[i].id);
+			cJSON_AddStringToObject(c, "type", "function");
+			cJSON_AddStringToObject(fn, "arguments",
+			                        m->calls[i].args[0] ? m->calls[i].args : "{}");
+		}
 		cJSON_AddItemToArray(calls, c);
 	}
 	cJSON_AddItemToObject(msg, "tool_calls", calls);
@@ -206,14 +228,19 @@ fail:
 	return NULL;
 }
 
-static int add_tool_result(cJSON *arr, const char *id, const char *content)
+/* A "tool" message: OpenAI's names the call's id, Ollama's the tool (and the id it gave). */
+static int add_tool_result(const struct remote *r, cJSON *arr, const struct memo_call *call,
+                           const char *content)
 {
 	cJSON *m = cJSON_CreateObject();
 
 	if (!m)
 		return -1;
 	cJSON_AddStringToObject(m, "role", "tool");
-	cJSON_AddStringToObject(m, "tool_call_id", id);
+	if (!r->ollama || call->server_id)
+		cJSON_AddStringToObject(m, "tool_call_id", call->id);
+	if (r->ollama)
+		cJSON_AddStringToObject(m, "tool_name", call->name);
 	cJSON_AddStringToObject(m, "content", content);
 	cJSON_AddItemToArray(arr, m);
 	return 0;
@@ -239,7 +266,7 @@ static int build_messages(const struct remote *r, const lc_backend_req *req, cJS
 		/* close the group of results that ends here */
 		if ((!m || m->role != LC_ROLE_TOOL) && group) {
 			for (; n_results < group->n_calls; n_results++)
-				if (add_tool_result(arr, group->calls[n_results].id,
+				if (add_tool_result(r, arr, &group->calls[n_results],
 				                    "error: this call was not run"))
 					goto out;
 			group = NULL;
@@ -253,7 +280,7 @@ static int build_messages(const struct remote *r, const lc_backend_req *req, cJS
 			break;
 		if (m->role == LC_ROLE_TOOL) {
 			if (group && n_results < group->n_calls) {
-				if (add_tool_result(arr, group->calls[n_results++].id, m->content))
+				if (add_tool_result(r, arr, &group->calls[n_results++], m->content))
 					goto out;
 			} else if (lc_buf_addf(&text, "%s<tool_response>\n%s\n</tool_response>",
 			                       text.len ? "\n" : "", m->content)) {
@@ -262,7 +289,7 @@ static int build_messages(const struct remote *r, const lc_backend_req *req, cJS
 		} else if (m->role == LC_ROLE_ASSISTANT) {
 			const struct memo *mm = memo_find(r, seq, m->content);
 			if (mm) {
-				cJSON *a = assistant_with_calls(mm);
+				cJSON *a = assistant_with_calls(r, mm);
 				if (!a)
 					goto out;
 				cJSON_AddItemToArray(arr, a);
@@ -301,17 +328,24 @@ static int build_body(const struct remote *r, const lc_backend_req *req, char **
 	if (req->tools && cJSON_GetArraySize(req->tools) > 0)
 		cJSON_AddItemToObject(body, "tools", cJSON_CreateArrayReference(req->tools->child));
 	cJSON_AddBoolToObject(body, "stream", 1);
-	o = cJSON_AddObjectToObject(body, "stream_options");
-	if (o)
-		cJSON_AddBoolToObject(o, "include_usage", 1);
-	cJSON_AddNumberToObject(body, "max_tokens", r->max_tokens);
-	cJSON_AddNumberToObject(body, "temperature", r->temp);
-	if (r->seed >= 0)
-		cJSON_AddNumberToObject(body, "seed", r->seed);
-	if (r->send_options) {
+	if (r->ollama) {
+		/* the context size can only be set here: Ollama's /v1 has no "options" */
 		o = cJSON_AddObjectToObject(body, "options");
+		if (!o)
+			goto nomem;
+		cJSON_AddNumberToObject(o, "num_ctx", r->n_ctx);
+		cJSON_AddNumberToObject(o, "num_predict", r->max_tokens);
+		cJSON_AddNumberToObject(o, "temperature", r->temp);
+		if (r->seed >= 0)
+			cJSON_AddNumberToObject(o, "seed", r->seed);
+	} else {
+		o = cJSON_AddObjectToObject(body, "stream_options");
 		if (o)
-			cJSON_AddNumberToObject(o, "num_ctx", r->n_ctx);
+			cJSON_AddBoolToObject(o, "include_usage", 1);
+		cJSON_AddNumberToObject(body, "max_tokens", r->max_tokens);
+		cJSON_AddNumberToObject(body, "temperature", r->temp);
+		if (r->seed >= 0)
+			cJSON_AddNumberToObject(body, "seed", r->seed);
 	}
 	s = cJSON_PrintUnformatted(body);
 	if (!s)
@@ -378,7 +412,11 @@ static int add_content(struct stream *s, const char *text)
 	return 0;
 }
 
-static int add_calls(struct stream *s, const cJSON *calls)
+/*
+ * Tool calls from one event: OpenAI's deltas, pieces of calls told apart by
+ * index (and id); or, whole != 0, Ollama's complete calls, each a new one.
+ */
+static int add_calls(struct stream *s, const cJSON *calls, int whole)
 {
 	const cJSON *tc;
 	long pos = 0;
@@ -389,8 +427,11 @@ static int add_calls(struct stream *s, const cJSON *calls)
 		const cJSON *fn = cJSON_GetObjectItemCaseSensitive(tc, "function");
 		const char *id = json_str(tc, "id"), *name = json_str(fn, "name");
 		const char *args = json_str(fn, "arguments");
-		struct call *c =
-		        call_slot(s, cJSON_IsNumber(idx) ? (long)idx->valuedouble : pos, id);
+		struct call *c = call_slot(s,
+		                           whole                 ? -1 - (long)s->n_calls
+		                           : cJSON_IsNumber(idx) ? (long)idx->valuedouble
+		                                                 : pos,
+		                           whole ? NULL : id);
 
 		pos++;
 		if (!c)
@@ -462,11 +503,58 @@ static int handle_chunk(struct stream *s, const cJSON *j)
 		s->n_deltas++;
 	}
 	if (cJSON_IsArray(v = cJSON_GetObjectItemCaseSensitive(delta, "tool_calls")) &&
-	    (rc = add_calls(s, v)))
+	    (rc = add_calls(s, v, 0)))
 		return rc;
 	if ((fin = json_str(ch, "finish_reason")))
 		snprintf(s->finish, sizeof(s->finish), "%s", fin);
 	return 0;
+}
+
+/*
+ * One line of Ollama's /api/chat stream (application/x-ndjson): an object
+ * with message.content, message.tool_calls (whole calls, arguments as an
+ * object), and at the end "done": true with done_reason, prompt_eval_count
+ * and eval_count; or {"error": M}, which may come in the middle.
+ */
+static int handle_ollama_line(struct stream *s, const char *line, size_t len)
+{
+	cJSON *j, *msg, *v;
+	const char *err, *why;
+	int rc = 0;
+
+	while (len && isspace((unsigned char)line[len - 1]))
+		len--;
+	if (!len)
+		return 0;
+	if (!(j = cJSON_ParseWithLength(line, len)))
+		return lc_err_set(LC_EPARSE,
+		                  "remote: the server sent a line that is not JSON: %.80s", line);
+	if ((err = json_str(j, "error"))) {
+		rc = lc_err_set(LC_EIO, "remote: server error: %.300s", err);
+		goto out;
+	}
+	msg = cJSON_GetObjectItemCaseSensitive(j, "message");
+	if (cJSON_IsString(v = cJSON_GetObjectItemCaseSensitive(msg, "content")) &&
+	    v->valuestring[0]) {
+		if ((rc = add_content(s, v->valuestring)))
+			goto out;
+		s->n_deltas++;
+	}
+	if (cJSON_IsArray(v = cJSON_GetObjectItemCaseSensitive(msg, "tool_calls")) &&
+	    (rc = add_calls(s, v, 1)))
+		goto out;
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "done"))) {
+		s->done = 1;
+		why = json_str(j, "done_reason");
+		snprintf(s->finish, sizeof(s->finish), "%s", why && why[0] ? why : "stop");
+		if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(j, "prompt_eval_count")))
+			s->usage_prompt = (long)v->valuedouble;
+		if (cJSON_IsNumber(v = cJSON_GetObjectItemCaseSensitive(j, "eval_count")))
+			s->usage_gen = (long)v->valuedouble;
+	}
+out:
+	cJSON_Delete(j);
+	return rc;
 }
 
 static int dispatch_event(struct stream *s)
@@ -512,7 +600,8 @@ static int handle_line(struct stream *s, char *line, size_t len)
 	return 0; /* event:, id:, retry: carry nothing we use */
 }
 
-static int feed_sse(struct stream *s, const char *p, size_t n)
+/* Split the body into lines: server-sent events (mode 1) or Ollama's NDJSON (mode 4). */
+static int feed_lines(struct stream *s, const char *p, size_t n)
 {
 	while (n) {
 		const char *nl = memchr(p, '\n', n);
@@ -525,7 +614,10 @@ static int feed_sse(struct stream *s, const char *p, size_t n)
 			                  EVENT_MAX >> 20);
 		if (!nl)
 			return 0;
-		rc = handle_line(s, s->line.data ? s->line.data : (char *)"", s->line.len);
+		rc = s->mode == 4
+		             ? handle_ollama_line(s, s->line.data ? s->line.data : "", s->line.len)
+		             : handle_line(s, s->line.data ? s->line.data : (char *)"",
+		                           s->line.len);
 		lc_buf_reset(&s->line);
 		if (rc)
 			return rc;
@@ -550,6 +642,8 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
 			i++;
 		if (s->status >= 300)
 			s->mode = 3;
+		else if (s->r->ollama)
+			s->mode = 4;
 		else if (i < n)
 			s->mode = p[i] == '{' ? 2 : 1;
 	}
@@ -572,7 +666,7 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ud)
 		}
 		return n;
 	}
-	if (s->mode == 1 && (s->err = feed_sse(s, p, n)))
+	if ((s->mode == 1 || s->mode == 4) && (s->err = feed_lines(s, p, n)))
 		return 0;
 	return n;
 }
@@ -679,7 +773,8 @@ static int perform(struct remote *r, struct stream *s, const char *url, const ch
 	if (!s->curl)
 		return lc_err_set(LC_ENOMEM, "remote: cannot start libcurl");
 	h = curl_slist_append(h, "Content-Type: application/json");
-	h = curl_slist_append(h, "Accept: text/event-stream");
+	h = curl_slist_append(h, r->ollama ? "Accept: application/x-ndjson"
+	                                   : "Accept: text/event-stream");
 	h = curl_slist_append(h, "Expect:");
 	if (r->auth)
 		h = curl_slist_append(h, r->auth);
@@ -703,6 +798,8 @@ static int perform(struct remote *r, struct stream *s, const char *url, const ch
 		curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &s->status);
 	if (cc == CURLE_OK && s->mode == 1 && s->line.len)
 		s->err = handle_line(s, s->line.data, s->line.len);
+	if (cc == CURLE_OK && s->mode == 4 && s->line.len)
+		s->err = handle_ollama_line(s, s->line.data, s->line.len);
 	if (cc == CURLE_OK && s->mode == 1 && !s->err)
 		s->err = dispatch_event(s); /* a last event without its blank line */
 	if (s->err) {
@@ -809,7 +906,8 @@ static int remote_complete(void *self, const lc_backend_req *req, lc_buf *out, l
 	int rc, attempt;
 
 	memset(&s, 0, sizeof(s));
-	if ((size_t)snprintf(url, sizeof(url), "%s/chat/completions", r->base) >= sizeof(url))
+	if ((size_t)snprintf(url, sizeof(url), r->ollama ? "%s/api/chat" : "%s/chat/completions",
+	                     r->ollama ? r->root : r->base) >= sizeof(url))
 		return lc_err_set(LC_EPARSE, "remote: base URL too long");
 	if ((rc = build_body(r, req, &body, &body_len)))
 		return rc;
@@ -1098,14 +1196,33 @@ static int probe_lmstudio(struct remote *r, int *hard, int *trained)
 	return 0;
 }
 
+/* "num_ctx N" among the lines "KEY   VALUE" of /api/show's parameters, else 0. */
+static int modelfile_num_ctx(const char *params)
+{
+	const char *p = params;
+
+	while (p && *p) {
+		char key[16];
+		long v;
+		if (sscanf(p, "%15s %ld", key, &v) == 2 && strcmp(key, "num_ctx") == 0 && v >= 1 &&
+		    v < 1000000000L)
+			return (int)v;
+		p = strchr(p, '\n');
+		if (p)
+			p++;
+	}
+	return 0;
+}
+
 /*
  * What context the server allows, asked in turn until one says: llama-server's
  * GET {root}/props (default_generation_settings.n_ctx, a hard limit),
  * Ollama's POST {root}/api/show (model_info."ARCH.context_length", the
- * trained length), LM Studio's models (probe_lmstudio). Returns 0 or
- * LC_ECANCELLED.
+ * trained length, and in parameters the Modelfile's num_ctx, *preset; an
+ * answer makes r->ollama), LM Studio's models (probe_lmstudio). Returns 0
+ * or LC_ECANCELLED.
  */
-static int probe_ctx(struct remote *r, int *hard, int *trained)
+static int probe_ctx(struct remote *r, int *hard, int *trained, int *preset)
 {
 	char url[4200];
 	cJSON *j = NULL, *req = NULL, *v;
@@ -1129,15 +1246,17 @@ static int probe_ctx(struct remote *r, int *hard, int *trained)
 	snprintf(url, sizeof(url), "%s/api/show", r->root);
 	if ((rc = probe_json(r, url, post, &j, &status)))
 		goto out;
-	if (j) {
+	if (cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(j, "model_info")) ||
+	    cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(j, "details"))) {
 		cJSON *mi = cJSON_GetObjectItemCaseSensitive(j, "model_info");
-		r->send_options = 1; /* it is Ollama */
+		r->ollama = 1;
 		cJSON_ArrayForEach(v, mi)
 		{
 			const char *k = v->string, *dot = k ? strrchr(k, '.') : NULL;
 			if (dot && strcmp(dot, ".context_length") == 0 && json_tokens(v))
 				*trained = json_tokens(v);
 		}
+		*preset = modelfile_num_ctx(json_str(j, "parameters"));
 		goto out;
 	}
 	rc = probe_lmstudio(r, hard, trained);
@@ -1154,7 +1273,7 @@ int lc_backend_remote_new(lc_backend **out, const lc_remote_opts *opts)
 	lc_backend *b = calloc(1, sizeof(*b));
 	const char *key = opts->api_key ? opts->api_key : getenv("LCODE_API_KEY");
 	size_t n;
-	int rc, hard = 0, trained = 0;
+	int rc, hard = 0, trained = 0, preset = 0;
 
 	if (!r || !b) {
 		rc = lc_err_set(LC_ENOMEM, "out of memory");
@@ -1198,13 +1317,11 @@ int lc_backend_remote_new(lc_backend **out, const lc_remote_opts *opts)
 	r->probe_ms = r->idle_ms < PROBE_MS ? r->idle_ms : PROBE_MS;
 	r->cancel = opts->cancel;
 	r->bytes_per_token = 3.0;
-	/* Servers other than OpenAI's ignore what they do not know; OpenAI refuses it. */
-	r->send_options = strstr(r->base, "api.openai.com") == NULL;
 	if ((!r->model || !opts->no_probe) && (rc = probe_models(r, !r->model, &hard)))
 		goto fail;
-	if (!opts->no_probe && !hard && (rc = probe_ctx(r, &hard, &trained)))
+	if (!opts->no_probe && !hard && (rc = probe_ctx(r, &hard, &trained, &preset)))
 		goto fail;
-	r->n_ctx = opts->n_ctx > 0 ? opts->n_ctx : hard ? hard : DEFAULT_CTX;
+	r->n_ctx = opts->n_ctx > 0 ? opts->n_ctx : hard ? hard : preset ? preset : DEFAULT_CTX;
 	if (hard && r->n_ctx > hard)
 		r->n_ctx = hard;
 	if (!opts->n_ctx && trained && trained < r->n_ctx)

@@ -1,5 +1,5 @@
 /*
- * remote.h - a backend that talks to an OpenAI-compatible server.
+ * remote.h - a backend that talks to a model server: OpenAI-compatible, or Ollama.
  *
  * For people who already run Ollama, LM Studio, llama-server or vLLM. The
  * conversation goes to POST {base_url}/chat/completions with "stream": true
@@ -8,6 +8,20 @@
  * {json}" events, choices[0].delta.content and delta.tool_calls[] with
  * "index", "id", "function.name" and pieces of "function.arguments", a
  * finish_reason, a final "usage", then "data: [DONE]").
+ *
+ * Ollama is the exception: its OpenAI-compatible endpoint has no way to set
+ * the context size (docs/api/openai-compatibility.mdx, "Setting the context
+ * size"; openai/openai.go's request type has no "options"), so a model would
+ * run with Ollama's default (4096 tokens below 24 GiB of VRAM,
+ * docs/context-length.mdx) whatever lcode assumes. When POST {root}/api/show answers, the backend
+ * talks to Ollama's own POST {root}/api/chat instead (docs/api.md, "Generate a chat completion"):
+ * "stream": true, "tools", and "options" {"num_ctx": n_ctx, "num_predict", "temperature", "seed"};
+ * the answer is newline-delimited JSON objects (docs/api/streaming.mdx) with message.content
+ * pieces, message.tool_calls of whole calls whose "arguments" is an object, and a last object with
+ * "done": true, "done_reason", "prompt_eval_count" and "eval_count"; an object {"error": M} may end
+ * the stream (docs/api/errors.mdx). History goes back in the same shape, tool results as "tool"
+ * messages with "tool_name" (and "tool_call_id" when Ollama gave the call an id; api/types.go,
+ * Message). So the n_ctx lcode counts against is the context Ollama runs the model with.
  *
  * The message handed to the agent is text: content first, then every
  * structured tool call rendered in the Hermes form
@@ -26,9 +40,11 @@
  * content, and the tool results after it as one "user" message of
  * <tool_response> blocks.
  *
- * The context is not truncated silently: n_ctx is sent to Ollama as
- * "options": {"num_ctx": N}, and token counts are estimates from the
- * request's size, corrected by the server's own "usage.prompt_tokens".
+ * The context is not truncated silently: n_ctx is what the server says it
+ * allows (lc_backend_remote_new), or for Ollama what lcode asks for, and
+ * token counts are estimates from the request's size, corrected by the
+ * server's own count of prompt tokens ("usage.prompt_tokens",
+ * "prompt_eval_count").
  *
  * Network: a connect time-out, a limit on silence between received bytes,
  * retries with exponential backoff (0.5 s doubling, at most 30 s, or the
@@ -67,8 +83,10 @@ typedef struct lc_remote_opts {
  *     limit);
  *   - llama-server: GET {root}/props, default_generation_settings.n_ctx (a
  *     hard limit);
- *   - Ollama: POST {root}/api/show {"model": NAME},
- *     model_info."ARCH.context_length" (the trained length);
+ *   - Ollama: POST {root}/api/show {"model": NAME} (docs/api.md, "Show
+ *     Model Information"): model_info."ARCH.context_length" (the trained
+ *     length) and the Modelfile's "num_ctx N" among its "parameters" lines,
+ *     which stands in for 8192 below; an answer selects POST {root}/api/chat;
  *   - LM Studio: GET {root}/api/v1/models, the model's
  *     loaded_instances[0].config.context_length (a hard limit) and
  *     max_context_length (the trained length), else GET {root}/api/v0/models,

@@ -8,6 +8,14 @@ Ollama's POST /api/show and LM Studio's GET /api/v1/models and /api/v0/models,
 lists models at GET /v1/models (vLLM adds max_model_len to each), and serves
 files with or without HTTP Range support.
 
+With .show set the server is Ollama: POST /api/show answers, and POST /api/chat
+streams the same script as Ollama's NDJSON (docs/api.md, "Generate a chat
+completion": message.content pieces, message.tool_calls with arguments as
+objects, a last line with "done": true, done_reason, prompt_eval_count and
+eval_count; {"error": M} in the middle when the reply has "error"; a call
+with "with_id" carries its id). .ollama_ctx records the context each such
+request would run with: its options.num_ctx, else .ollama_default_ctx.
+
 Replies to POST /v1/chat/completions come from a script, one per request:
   {"content": ["Hel", "lo"]}                         content deltas
   {"calls": [{"id", "name", "args": ["{\\"a", "\\": 1}"]}]}  tool-call deltas:
@@ -45,7 +53,9 @@ class FakeServer:
         self.files = {}
         self.props = None     # dict for GET /props, or None for 404
         self.props_delay = 0  # seconds GET /props waits before it answers
-        self.show = None      # dict for POST /api/show, or None for 404
+        self.show = None      # dict for POST /api/show, or None for 404 (and no /api/chat)
+        self.ollama_default_ctx = 4096  # the context Ollama runs with when none is asked
+        self.ollama_ctx = []  # per POST /api/chat: the context Ollama would run it with
         self.models = [{"id": "fake-model", "object": "model"}]
         self.lmstudio_v1 = None  # dict for LM Studio's GET /api/v1/models, or None for 404
         self.lmstudio_v0 = None  # dict for LM Studio's GET /api/v0/models, or None for 404
@@ -103,11 +113,54 @@ class FakeServer:
                     if outer.show is None:
                         return self.send_json(404, {"error": "not found"})
                     return self.send_json(200, outer.show)
+                if self.path == "/api/chat" and outer.show is not None:
+                    with outer.lock:
+                        reply = outer.script.pop(0) if outer.script else {"content": ["(end)"]}
+                        # what Ollama would run with: the request's num_ctx, else its own
+                        opts = (body or {}).get("options") or {}
+                        outer.ollama_ctx.append(opts.get("num_ctx", outer.ollama_default_ctx))
+                    return self.reply_ollama(reply)
                 if self.path != "/v1/chat/completions":
                     return self.send_json(404, {"error": "not found"})
                 with outer.lock:
                     reply = outer.script.pop(0) if outer.script else {"content": ["(script ended)"]}
                 self.reply(reply)
+
+            def reply_ollama(self, r):
+                """Ollama's POST /api/chat stream: one JSON object per line."""
+                if "status" in r:
+                    return self.send_json(r["status"], r.get("body", {}))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-ndjson")
+                self.send_header("Connection", "close")
+                self.end_headers()
+
+                def line(obj):
+                    obj = dict({"model": "fake-model", "created_at": "2025-07-07T20:22:19Z"}, **obj)
+                    self.wfile.write(json.dumps(obj).encode() + b"\n")
+                    self.wfile.flush()
+
+                for piece in r.get("content", []):
+                    line({"message": {"role": "assistant", "content": piece}, "done": False})
+                if "error" in r:
+                    line({"error": r["error"]})
+                    self.close_connection = True
+                    return
+                calls = []
+                for c in r.get("calls", []):
+                    fn = {"name": c["name"], "arguments": json.loads("".join(c["args"]))}
+                    calls.append({"id": c["id"], "function": fn} if c.get("with_id") else
+                                 {"function": fn})
+                if calls:
+                    line({"message": {"role": "assistant", "content": "", "tool_calls": calls},
+                          "done": False})
+                if r.get("cut"):
+                    self.close_connection = True
+                    return
+                line({"message": {"role": "assistant", "content": ""}, "done": True,
+                      "done_reason": r.get("done_reason", "stop"), "total_duration": 1,
+                      "prompt_eval_count": 1000, "eval_count": 10})
+                self.close_connection = True
 
             def reply(self, r):
                 if "status" in r:
@@ -243,12 +296,13 @@ class FakeServer:
         self.thread.start()
 
     def chat_requests(self):
-        return [r for r in self.requests if r["path"] == "/v1/chat/completions"]
+        return [r for r in self.requests if r["path"] in ("/v1/chat/completions", "/api/chat")]
 
     def reset(self, script=()):
         with self.lock:
             self.script = list(script)
             self.requests = []
+            self.ollama_ctx = []
 
     def close(self):
         self.httpd.shutdown()

@@ -99,8 +99,8 @@ if len(chats) == 3:
           and {t["function"]["name"] for t in b0["tools"]} >= {"read_file", "edit"})
     check("request: the API key as a Bearer token",
           chats[0]["headers"].get("authorization") == "Bearer sk-test-secret")
-    check("request: Ollama's options.num_ctx is the server's n_ctx from /props",
-          b0.get("options", {}).get("num_ctx") == 4096, b0.get("options"))
+    check("request: no Ollama options on the OpenAI-compatible endpoint, which drops them",
+          "options" not in b0, b0.get("options"))
     check("request: system then user first",
           [m["role"] for m in b0["messages"]] == ["system", "user"], b0["messages"])
     msgs = b2["messages"]
@@ -219,6 +219,84 @@ rc, err, n = ctx_case("lms0", v0={"object": "list", "data": [
     {"id": "fake-model", "object": "model", "state": "not-loaded", "max_context_length": 6000}]})
 check("LM Studio v0: max_context_length under 8192 is the n_ctx, with a warning",
       rc == 0 and n == 6000 and "has not loaded 'fake-model'" in err, f"{n} {err!r}")
+
+# 2f. Ollama (POST /api/show answers): its own POST /api/chat, where options.num_ctx holds
+# (its /v1 endpoint has no options: docs/api/openai-compatibility.mdx, "Setting the context
+# size"). The same multi-step task; then the context it runs with is lcode's n_ctx.
+SHOW = {"details": {"format": "gguf", "family": "qwen2", "quantization_level": "Q4_K_M"},
+        "model_info": {"general.architecture": "qwen2", "qwen2.context_length": 32768},
+        "parameters": 'stop                           "<|im_end|>"'}
+srv.show = dict(SHOW)
+repo = new_repo("ollama")
+srv.reset([
+    {"content": ["Let me ", "look."], "calls": [call("x1", "read_file", {"path": "hello.py"})]},
+    {"calls": [dict(call("x2", "edit", {"path": "hello.py", "search": "    return 'hello'\n",
+                                        "replace": "    return 'hi'\n"}), with_id=True)]},
+    {"content": ["Done."]},
+])
+rc, out, err = run(repo, "-m", "say hi", "--remote-model", "qwen2.5-coder:7b")
+chats = srv.chat_requests()
+check("ollama: exit 0, the answer, the edit made, all over /api/chat",
+      rc == 0 and out.strip() == "Done." and [c["path"] for c in chats] == ["/api/chat"] * 3
+      and open(os.path.join(repo, "hello.py")).read() == "def greet():\n    return 'hi'\n",
+      f"rc={rc} out={out!r} err={err!r} {[c['path'] for c in chats]}")
+if len(chats) == 3:
+    b0, b2 = chats[0]["body"], chats[2]["body"]
+    check("ollama: stream, model, tools, and options num_ctx / num_predict / temperature",
+          b0["stream"] is True and b0["model"] == "qwen2.5-coder:7b"
+          and {t["function"]["name"] for t in b0["tools"]} >= {"read_file", "edit"}
+          and b0["options"] == {"num_ctx": 8192, "num_predict": 2048, "temperature": 0},
+          b0.get("options"))
+    m = b2["messages"]
+    check("ollama: history in Ollama's shape (arguments objects, tool_name on results)",
+          [x["role"] for x in m] == ["system", "user", "assistant", "tool", "assistant", "tool"]
+          and m[2]["content"] == "Let me look."
+          and m[2]["tool_calls"] == [{"function": {"name": "read_file",
+                                                   "arguments": {"path": "hello.py"}}}]
+          and m[3]["tool_name"] == "read_file" and "tool_call_id" not in m[3]
+          and "return 'hello'" in m[3]["content"]
+          and m[4]["tool_calls"][0]["id"] == "x2" and m[5]["tool_call_id"] == "x2"
+          and m[5]["tool_name"] == "edit", m[2:])
+check("ollama: the context Ollama ran with is lcode's n_ctx (8192: under the trained 32768)",
+      srv.ollama_ctx == [8192] * 3 and session_n_ctx(repo) == 8192,
+      f"{srv.ollama_ctx} {session_n_ctx(repo) if rc == 0 else None}")
+
+srv.show = dict(SHOW, parameters="num_ctx                        16384\nstop \"x\"")
+repo = new_repo("ollama-preset")
+srv.reset([{"content": ["ok"]}])
+rc, out, err = run(repo, "-m", "hi")
+check("ollama: a Modelfile's num_ctx is the context, sent and used",
+      rc == 0 and srv.ollama_ctx == [16384] and session_n_ctx(repo) == 16384,
+      f"rc={rc} {srv.ollama_ctx} err={err!r}")
+srv.show = dict(SHOW, model_info={"general.architecture": "qwen2", "qwen2.context_length": 2048})
+repo = new_repo("ollama-small")
+srv.reset([{"content": ["ok"]}])
+rc, out, err = run(repo, "-m", "hi")
+check("ollama: a model trained for 2048 runs with 2048",
+      rc == 0 and srv.ollama_ctx == [2048] and session_n_ctx(repo) == 2048,
+      f"rc={rc} {srv.ollama_ctx} err={err!r}")
+repo = new_repo("ollama-ctx")
+srv.show = dict(SHOW)
+srv.reset([{"content": ["ok"]}])
+rc, out, err = run(repo, "-m", "hi", "--ctx", "3000")
+check("ollama: --ctx is what Ollama runs with",
+      rc == 0 and srv.ollama_ctx == [3000] and session_n_ctx(repo) == 3000,
+      f"rc={rc} {srv.ollama_ctx} err={err!r}")
+srv.reset([{"content": ["Part"], "error": "an error was encountered while running the model"}])
+rc, out, err = run(repo, "-m", "hi")
+check("ollama: an error line in the middle of the stream ends it with the server's words",
+      rc == 3 and "an error was encountered while running the model" in err,
+      f"rc={rc} err={err!r}")
+srv.reset([{"status": 404, "body": {"error": "model 'nope' not found"}}])
+rc, out, err = run(repo, "-m", "hi")
+check("ollama: HTTP 404 with Ollama's {\"error\": M}: exit 3 with M",
+      rc == 3 and "HTTP 404" in err and "model 'nope' not found" in err, f"rc={rc} err={err!r}")
+srv.reset([{"calls": [call("c", "read_file", {"path": "hello.py"})], "cut": True},
+           {"content": ["again"]}])
+rc, out, err = run(repo, "-m", "hi")
+check("ollama: a stream without its done line is an error, not a half message",
+      rc == 3 and "ended before the message did" in err, f"rc={rc} err={err!r}")
+srv.show = None
 
 # 3. 429 with Retry-After, then success.
 repo = new_repo("retry")

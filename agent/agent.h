@@ -11,9 +11,12 @@
  *
  * Context: the backend counts the prompt in the model's tokens before each
  * step; when it would pass n_ctx less room for the answer, old observations
- * are shortened first, then the oldest turns are replaced by a summary of
- * what they did. Every such cut is reported as an event; nothing is dropped
- * silently.
+ * (all but the two latest) and long model messages of earlier requests are
+ * shortened first, then the earlier requests, oldest first, are replaced by
+ * a summary at the end of the system text: per request its text, the tools
+ * it called with their paths, the files it changed and how it ended, built
+ * from the messages without a model call. Every such cut is reported as an
+ * LC_EV_NOTE event naming what was summarised; nothing is dropped silently.
  */
 #ifndef LC_AGENT_H
 #define LC_AGENT_H
@@ -93,7 +96,7 @@ void lc_agent_free(lc_agent *a);
  */
 int lc_agent_run(lc_agent *a, const char *request, lc_buf *answer);
 
-/* Forget the conversation (the REPL's /clear). */
+/* Forget the conversation and its summary (the REPL's /clear). */
 void lc_agent_clear(lc_agent *a);
 
 /* Tokens the conversation takes now, and the context size (the REPL's /tokens). */

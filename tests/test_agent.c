@@ -88,7 +88,8 @@ static void on_event(void *ud, const lc_event *e)
 
 	if (e->kind == LC_EV_TEXT && f->cancel_on_text)
 		f->cancel = 1;
-	if (f->n_ev == MAX_EVENTS)
+	/* text chunks are one per token: not kept, so long messages leave room for the rest */
+	if (e->kind == LC_EV_TEXT || f->n_ev == MAX_EVENTS)
 		return;
 	v = &f->ev[f->n_ev++];
 	memset(v, 0, sizeof(*v));
@@ -164,14 +165,13 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* Write the script, build backend and agent, run request; the outcome. */
-static int run(struct fx *f, const char *script, const char *request, const struct run_opts *ro)
+/* Write the script, build backend and agent. */
+static void start(struct fx *f, const char *script, const struct run_opts *ro)
 {
 	lc_local_opts lo;
 	lc_agent_opts ao = {0};
 	struct lc_sampler_params sp = LC_SAMPLER_PARAMS_INIT;
 	FILE *s = fopen(f->script, "wb");
-	int outcome;
 
 	assert_non_null(s);
 	assert_int_equal(fwrite(script, 1, strlen(script), s), strlen(script));
@@ -194,10 +194,25 @@ static int run(struct fx *f, const char *script, const char *request, const stru
 	ao.on_event = on_event;
 	ao.ud = f;
 	assert_int_equal(lc_agent_new(&f->agent, &ao), 0);
-	outcome = lc_agent_run(f->agent, request, &f->answer);
+}
+
+/* Run one request on the agent start() made; the outcome. */
+static int request(struct fx *f, const char *text)
+{
+	int outcome;
+
+	lc_buf_reset(&f->answer);
+	outcome = lc_agent_run(f->agent, text, &f->answer);
 	snprintf(f->err, sizeof(f->err), "%s", lc_err_msg());
 	lc_err_clear();
 	return outcome;
+}
+
+/* Write the script, build backend and agent, run request; the outcome. */
+static int run(struct fx *f, const char *script, const char *text, const struct run_opts *ro)
+{
+	start(f, script, ro);
+	return request(f, text);
 }
 
 static size_t count_events(struct fx *f, enum lc_event_kind kind)
@@ -545,6 +560,99 @@ static void test_context_latest_outputs_too_big(void **state)
 	assert_int_equal(count_events(f, LC_EV_FINAL), 0);
 }
 
+/*
+ * A session of three requests whose history passes n_ctx: the first one's
+ * large write_file message is shortened, then the earlier requests are
+ * replaced by a summary in the system text, built from their messages: the
+ * request text, the calls with their paths, the files changed and how each
+ * ended. Nothing fails, the user is told, and the repository is as the
+ * three requests left it.
+ */
+static void test_context_overflow_summarises(void **state)
+{
+	struct fx *f = *state;
+	struct run_opts ro = {.constrain = 1, .n_ctx = 3072, .answer_reserve = 256};
+	lc_buf script = LC_BUF_INIT(1 << 20), data = LC_BUF_INIT(1 << 20);
+	lc_buf text = LC_BUF_INIT(1 << 22);
+	size_t n_summarised = 0, n_shortened = 0;
+	char *sys_end;
+	int n_ctx;
+
+	/* about 1000 tokens of file content in the first request's message */
+	for (int i = 1; i <= 50; i++)
+		lc_buf_addf(&data, "data line %d: the quick brown fox jumps over the lazy dog\n",
+		            i);
+	lc_buf_adds(&script, "<tool_call>\n{\"name\": \"write_file\", \"arguments\": {\"path\": "
+	                     "\"data.txt\", \"content\": \"");
+	for (int i = 1; i <= 50; i++)
+		lc_buf_addf(&script, "data line %d: the quick brown fox jumps over the lazy dog\\n",
+		            i);
+	lc_buf_adds(&script, "\"}}\n</tool_call>" SEP "Created data.txt." SEP);
+	lc_buf_adds(&script, CALL("read_file", "{\"path\": \"a.txt\"}") SEP "Read a." SEP);
+	lc_buf_adds(&script, CALL("read_file", "{\"path\": \"b.txt\"}")
+	                             SEP CALL("edit", "{\"path\": \"calc.py\", \"search\": \"    "
+	                                              "return a + b\", \"replace\": \"    return "
+	                                              "b + a\"}") SEP "Swapped.");
+	/* about 1400 tokens each */
+	write_big(f, "a.txt", 66);
+	write_big(f, "b.txt", 66);
+	start(f, script.data, &ro);
+	assert_int_equal(request(f, "create data.txt with the fox lines"), LC_OUTCOME_DONE);
+	assert_int_equal(request(f, "read a.txt"), LC_OUTCOME_DONE);
+	assert_int_equal(request(f, "read b.txt, then swap the operands in calc.py"),
+	                 LC_OUTCOME_DONE);
+	assert_string_equal(f->answer.data, "Swapped.");
+
+	/* not silent: a note says which requests were summarised */
+	for (size_t i = 0; i < count_events(f, LC_EV_NOTE); i++) {
+		const char *t = event(f, LC_EV_NOTE, i)->text;
+		/* the first request's large write_file message was shortened first */
+		n_shortened += strstr(t, "1 long message of earlier requests shortened") != NULL;
+		if (strstr(t, "summarised")) {
+			n_summarised++;
+			assert_non_null(strstr(t, "\"create data.txt with the fox lines\""));
+		}
+	}
+	assert_true(n_summarised >= 1);
+	assert_true(n_shortened >= 1);
+
+	assert_int_equal(lc_agent_render(f->agent, &text), 0);
+	/* the summary is in the system turn, before the first user turn */
+	sys_end = strstr(text.data, "<|im_end|>");
+	assert_non_null(sys_end);
+	*sys_end = '\0';
+	assert_non_null(strstr(text.data, "# Earlier in this session"));
+	assert_non_null(strstr(text.data, "- Request: create data.txt with the fox lines\n"
+	                                  "  Tool calls: write_file data.txt\n"
+	                                  "  Files changed: data.txt (committed "));
+	assert_non_null(strstr(text.data, "  Outcome: answered: Created data.txt.\n"));
+	assert_non_null(strstr(text.data, "- Request: read a.txt\n"
+	                                  "  Tool calls: read_file a.txt\n"
+	                                  "  Files changed: none\n"
+	                                  "  Outcome: answered: Read a."));
+	*sys_end = '<';
+	/* the summarised requests' messages are gone; the current one is whole */
+	assert_null(strstr(text.data, "<|im_start|>user\ncreate data.txt"));
+	assert_null(strstr(text.data, "data line 50:"));
+	assert_null(strstr(text.data, "a.txt line 1:"));
+	assert_non_null(strstr(text.data, "<|im_start|>user\nread b.txt, then swap"));
+	assert_non_null(strstr(text.data, "b.txt line 66:"));
+	assert_true(lc_agent_tokens(f->agent, &n_ctx) <= n_ctx);
+
+	/* the repository: data.txt written and committed, calc.py swapped and committed */
+	assert_file(f, "data.txt", data.data);
+	assert_file(f, "calc.py", "def add(a, b):\n    return b + a\n");
+	assert_file(f, "notes.txt", USER_WORK);
+	assert_git(f, "rev-list --count HEAD", "5\n"); /* init, a.txt, b.txt, two requests */
+	assert_git(f, "log -2 --format=%s",
+	           "read b.txt, then swap the operands in calc.py\n"
+	           "create data.txt with the fox lines\n");
+	assert_git(f, "status --porcelain", " M notes.txt\n");
+	lc_buf_release(&text);
+	lc_buf_release(&data);
+	lc_buf_release(&script);
+}
+
 static void test_cancel_mid_generation(void **state)
 {
 	struct fx *f = *state;
@@ -663,6 +771,7 @@ int main(void)
 	        T(test_context_overflow_shortens),
 	        T(test_context_overflow_fails),
 	        T(test_context_latest_outputs_too_big),
+	        T(test_context_overflow_summarises),
 	        T(test_cancel_mid_generation),
 	        T(test_prefix_reuse),
 	        T(test_max_failures),

@@ -27,6 +27,7 @@
 #include <curl/curl.h>
 
 #include "agent/chat.h"
+#include "agent/toolcall.h"
 #include "src/err.h"
 #include "src/log.h"
 #include "src/banned.h"
@@ -62,6 +63,8 @@ struct remote {
 	char *auth; /* "Authorization: Bearer KEY", or NULL; never logged */
 	int n_ctx, max_tokens, seed, retries;
 	int ollama; /* 1: Ollama's own POST {root}/api/chat instead of {base}/chat/completions */
+	int call_format;  /* -1: find it in each message; else the lc_call_format to parse */
+	lc_backend *self; /* the backend this is the inside of: its style.fmt is set per message */
 	float temp;
 	long connect_ms, idle_ms, probe_ms;
 	volatile sig_atomic_t *cancel; /* start-up's: may be NULL */
@@ -259,8 +262,24 @@ static int build_messages(const struct remote *r, const lc_backend_req *req, cJS
 	lc_buf text = LC_BUF_INIT(BODY_MAX);
 	int rc = -1;
 
-	if (req->system && req->system[0] && add_msg(arr, "system", req->system))
+	if (r->call_format == LC_CALL_REACT) {
+		/*
+		 * No server template describes lcode's ReAct format: the system text
+		 * does, as it does for a local model (agent/chat.h). The DeepSeek Coder
+		 * rendering of no messages is exactly that system text and a newline.
+		 */
+		lc_chat_style st = {LC_TEMPLATE_DEEPSEEK_CODER, LC_CALL_REACT, 0};
+		if (lc_chat_render(&st, req->system, req->tools, req->react_intro, NULL, 0, 0,
+		                   &text, NULL))
+			goto out;
+		while (text.len && text.data[text.len - 1] == '\n')
+			text.data[--text.len] = '\0';
+		if (text.len && add_msg(arr, "system", text.data))
+			goto out;
+		lc_buf_reset(&text);
+	} else if (req->system && req->system[0] && add_msg(arr, "system", req->system)) {
 		goto out;
+	}
 	for (i = 0; i <= req->n_msgs; i++) {
 		const lc_chat_msg *m = i < req->n_msgs ? &req->msgs[i] : NULL;
 		/* close the group of results that ends here */
@@ -325,7 +344,7 @@ static int build_body(const struct remote *r, const lc_backend_req *req, char **
 	cJSON_AddItemToObject(body, "messages", msgs);
 	if (build_messages(r, req, msgs))
 		goto nomem;
-	if (req->tools && cJSON_GetArraySize(req->tools) > 0)
+	if (req->tools && cJSON_GetArraySize(req->tools) > 0 && r->call_format != LC_CALL_REACT)
 		cJSON_AddItemToObject(body, "tools", cJSON_CreateArrayReference(req->tools->child));
 	cJSON_AddBoolToObject(body, "stream", 1);
 	if (r->ollama) {
@@ -895,6 +914,37 @@ static int render_call(const struct call *c, lc_buf *out)
 	return rc ? lc_err_set(LC_ETOOBIG, "the model's message is too long") : 0;
 }
 
+/*
+ * The format calls written as text are parsed in: the one configured, else
+ * the first of Hermes, Llama 3.1 JSON, Mistral and ReAct that finds a call
+ * in msg, else the first that finds a malformed one (so the model hears
+ * what was wrong), else Hermes.
+ */
+static enum lc_call_format text_format(const struct remote *r, const cJSON *tools,
+                                       const lc_buf *msg)
+{
+	static const enum lc_call_format order[] = {LC_CALL_HERMES, LC_CALL_LLAMA3, LC_CALL_MISTRAL,
+	                                            LC_CALL_REACT};
+	int malformed = -1;
+
+	if (r->call_format >= 0)
+		return (enum lc_call_format)r->call_format;
+	for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		lc_parsed_msg pm = {0};
+		int rc = lc_toolcall_parse(order[i], msg->data ? msg->data : "", msg->len, tools,
+		                           &pm);
+		size_t n = rc ? 0 : pm.n_calls;
+		if (!rc)
+			lc_parsed_msg_release(&pm);
+		lc_err_clear();
+		if (n)
+			return order[i];
+		if (rc && rc != LC_ENOMEM && malformed < 0)
+			malformed = (int)order[i];
+	}
+	return malformed >= 0 ? (enum lc_call_format)malformed : LC_CALL_HERMES;
+}
+
 static int remote_complete(void *self, const lc_backend_req *req, lc_buf *out, lc_gen_stats *st)
 {
 	struct remote *r = self;
@@ -950,6 +1000,7 @@ static int remote_complete(void *self, const lc_backend_req *req, lc_buf *out, l
 		goto out;
 	if (lc_buf_add(out, msg.data ? msg.data : "", msg.len))
 		goto too_big;
+	r->self->style.fmt = s.n_calls ? LC_CALL_HERMES : text_format(r, req->tools, &msg);
 	if (s.usage_prompt > 0 && body_len > 0) {
 		/* a measured ratio, less a tenth so that estimates err on the high side */
 		double bpt = (double)body_len / (double)s.usage_prompt * 0.9;
@@ -1316,6 +1367,7 @@ int lc_backend_remote_new(lc_backend **out, const lc_remote_opts *opts)
 	r->retries = opts->max_retries == 0 ? 4 : opts->max_retries < 0 ? 0 : opts->max_retries;
 	r->probe_ms = r->idle_ms < PROBE_MS ? r->idle_ms : PROBE_MS;
 	r->cancel = opts->cancel;
+	r->call_format = opts->call_format;
 	r->bytes_per_token = 3.0;
 	if ((!r->model || !opts->no_probe) && (rc = probe_models(r, !r->model, &hard)))
 		goto fail;
@@ -1334,7 +1386,9 @@ int lc_backend_remote_new(lc_backend **out, const lc_remote_opts *opts)
 	b->ops = &remote_ops;
 	b->self = r;
 	b->style.family = LC_TEMPLATE_CHATML;
-	b->style.fmt = LC_CALL_HERMES;
+	b->style.fmt =
+	        opts->call_format >= 0 ? (enum lc_call_format)opts->call_format : LC_CALL_HERMES;
+	r->self = b;
 	snprintf(b->name, sizeof(b->name), "%s", r->model);
 	*out = b;
 	return 0;

@@ -25,11 +25,19 @@
  *
  * The message handed to the agent is text: content first, then every
  * structured tool call rendered in the Hermes form
- * "<tool_call>\n{"name": N, "arguments": {...}}\n</tool_call>", so the
- * backend's style.fmt is LC_CALL_HERMES and agent/toolcall.c parses both
- * these and calls a server returned as plain content. Decoding cannot be
- * constrained over HTTP: lc_backend_req.constrain is ignored and the agent
- * validates after parsing.
+ * "<tool_call>\n{"name": N, "arguments": {...}}\n</tool_call>". A server
+ * may also return calls as plain content (the common failure of local
+ * servers whose template or parser does not know the model's format); such
+ * text is handed on as it came. After each message the backend's style.fmt
+ * says which format the agent is to parse it in (agent/toolcall.c):
+ * LC_CALL_HERMES for structured calls; else opts->call_format when given;
+ * else the first of Hermes, Llama 3.1 JSON, Mistral [TOOL_CALLS] and ReAct
+ * that finds a call in the content, or failing that the first that finds a
+ * malformed one, so that the model is told what was wrong. With ReAct given,
+ * the system message also describes the tools in that format (as
+ * lc_chat_render does for a local model) and no "tools" are sent. Decoding
+ * cannot be constrained over HTTP: lc_backend_req.constrain is ignored and
+ * the agent validates after parsing.
  *
  * History: for every message it returns, the backend remembers the
  * structured calls it came with (server ids, names, argument text). When
@@ -70,6 +78,7 @@ typedef struct lc_remote_opts {
 	int max_retries;        /* 0: 4; < 0: none */
 	int no_probe;           /* 1: do not ask the server for its context size */
 	volatile sig_atomic_t *cancel; /* set: the start-up's requests stop; may be NULL */
+	int call_format; /* < 0: found in each message; else the lc_call_format of text calls */
 } lc_remote_opts;
 
 /*

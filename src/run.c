@@ -350,6 +350,7 @@ static int open_remote(const struct lc_run_opts *o, lc_backend **out)
 	ro.seed = o->has_seed ? (int)o->seed : -1;
 	ro.idle_timeout_ms = o->remote_timeout * 1000;
 	ro.cancel = &lc_cancel_flag;
+	ro.call_format = parse_call_format(o->call_format);
 	return lc_backend_remote_new(out, &ro);
 }
 

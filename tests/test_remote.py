@@ -154,6 +154,49 @@ check("same index, new id: two calls, each answered by its own id",
       rc == 0 and [m.get("tool_call_id") for m in msgs if m["role"] == "tool"] == ["o1", "o2"]
       and "hello.py" in msgs[-1]["content"], f"rc={rc} err={err!r} {msgs[2:]}")
 
+# 2b'. Calls a server returns as content, in each format lcode parses (agent/toolcall.h):
+# without --call-format the first format that finds a call is used.
+FORMS = {
+    "llama3": ['<|python_tag|>{"name": "read_file", ', '"parameters": {"path": "hello.py"}}'],
+    "mistral": ['[TOOL_CALLS][{"name": "read_file", ', '"arguments": {"path": "hello.py"}}]'],
+    "react": ["Thought: I should read it.\nAction: read_file\n", "path: hello.py\n"],
+}
+for form, pieces in FORMS.items():
+    srv.reset([{"content": pieces}, {"content": ["It returns hello."]}])
+    rc, out, err = run(repo, "-m", "what does greet return?")
+    chats = srv.chat_requests()
+    last = chats[-1]["body"]["messages"][-1] if len(chats) == 2 else {}
+    check(f"text calls, {form} form: found without --call-format, run, answered",
+          rc == 0 and out.strip() == "It returns hello." and last.get("role") == "user"
+          and last["content"].startswith("<tool_response>")
+          and "return 'hello'" in last["content"], f"rc={rc} out={out!r} err={err!r} {last}")
+
+# --call-format is honoured: a Hermes call is not one in the Llama 3.1 format...
+srv.reset([{"content": ['<tool_call>{"name": "read_file", "arguments": {"path": "hello.py"}}'
+                        '</tool_call>']}])
+rc, out, err = run(repo, "-m", "hi", "--call-format", "llama3")
+check("--call-format llama3: Hermes text is the answer, not a call",
+      rc == 0 and "<tool_call>" in out and len(srv.chat_requests()) == 1, f"rc={rc} {out!r}")
+# ...a malformed call in the given format goes back to the model with the reason...
+srv.reset([{"content": ['[TOOL_CALLS][{"name": "read_file", "arguments": {"path": }}]']},
+           {"content": ["sorry"]}])
+rc, out, err = run(repo, "-m", "hi", "--call-format", "mistral")
+chats = srv.chat_requests()
+last = chats[-1]["body"]["messages"][-1] if len(chats) == 2 else {}
+check("--call-format mistral: a malformed call is sent back with what was wrong",
+      rc == 0 and out.strip() == "sorry"
+      and "your tool call could not be used" in last.get("content", ""), f"rc={rc} {last}")
+# ...and with ReAct the system message teaches the format; no "tools" are sent.
+srv.reset([{"content": ["Action: read_file\npath: hello.py\n"]}, {"content": ["ok"]}])
+rc, out, err = run(repo, "-m", "hi", "--call-format", "react")
+chats = srv.chat_requests()
+b0 = chats[0]["body"] if chats else {}
+sysmsg = b0.get("messages", [{}])[0].get("content", "")
+check("--call-format react: the ReAct tool list in the system message, no tools field",
+      rc == 0 and out.strip() == "ok" and "tools" not in b0
+      and 'a line "Action: NAME"' in sysmsg and "read_file" in sysmsg and len(chats) == 2,
+      f"rc={rc} err={err!r} {sysmsg[-300:]!r}")
+
 # 2c. The event stream in 3-byte TCP segments, CRLF line ends, ": keep-alive" comments
 # between events (all allowed by the WHATWG server-sent events format): same result.
 srv.reset([

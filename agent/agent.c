@@ -558,24 +558,20 @@ static int finish_turn(lc_agent *a, const char *request, const char *answer, int
  */
 static int too_many_failures(lc_agent *a, int failures, const char *tool, const char *obs)
 {
-	char last[FAILURE_SHOWN + 1];
-	size_t len = obs ? strlen(obs) : 0, n = len < FAILURE_SHOWN ? len : FAILURE_SHOWN;
-	int cut;
+	lc_buf last = LC_BUF_INIT(FAILURE_SHOWN + 16);
+	int rc;
 
-	while (n > 0 && n < len && ((unsigned char)obs[n] & 0xC0) == 0x80)
-		n--; /* do not cut a UTF-8 sequence */
-	cut = n < len;
-	for (size_t i = 0; i < n; i++)
-		last[i] = obs[i] == '\n' ? ' ' : obs[i];
-	while (n > 0 && last[n - 1] == ' ')
-		n--;
-	last[n] = '\0';
-	return lc_err_set(
+	add_capped(&last, obs ? obs : "", FAILURE_SHOWN);
+	while (last.len && last.data[last.len - 1] == ' ')
+		lc_buf_truncate(&last, last.len - 1);
+	rc = lc_err_set(
 	        LC_EDENIED,
 	        "%d tool calls were refused or failed (max-failures is %d); the last, %s%s: "
-	        "%s%s",
+	        "%s",
 	        failures, a->o.max_failures, tool && tool[0] ? "a call of " : "",
-	        tool && tool[0] ? tool : "a malformed call", last, cut ? " [...]" : "");
+	        tool && tool[0] ? tool : "a malformed call", last.data ? last.data : "");
+	lc_buf_release(&last);
+	return rc;
 }
 
 /* Run the calls of one message; returns 1 to go on, 0 when the request must end. */

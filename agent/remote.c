@@ -68,7 +68,7 @@ struct remote {
 	float temp;
 	long connect_ms, idle_ms, probe_ms;
 	volatile sig_atomic_t *cancel; /* start-up's: may be NULL */
-	int not_loaded; /* LM Studio told the trained length only: the loaded one is unknown */
+	int ctx_unknown; /* LM Studio told the trained length only, not the loaded context */
 	double bytes_per_token;
 	struct memo memos[MEMO_MAX];
 	unsigned long next_seq;
@@ -1132,7 +1132,7 @@ static int probe(const struct remote *r, const char *url, const char *post, lc_b
 	return 0;
 }
 
-/* GET url into a parsed JSON object, or NULL (not 200, not JSON). */
+/* probe() with the answer parsed: *out a JSON value, or NULL (not HTTP 200, not JSON). */
 static int probe_json(const struct remote *r, const char *url, const char *post, cJSON **out,
                       long *status)
 {
@@ -1232,7 +1232,7 @@ static int probe_lmstudio(struct remote *r, int *hard, int *trained)
 		*hard = json_tokens(cJSON_GetObjectItemCaseSensitive(
 		        cJSON_GetObjectItemCaseSensitive(inst, "config"), "context_length"));
 		*trained = json_tokens(cJSON_GetObjectItemCaseSensitive(e, "max_context_length"));
-		r->not_loaded = !*hard;
+		r->ctx_unknown = !*hard; /* not loaded yet */
 		cJSON_Delete(j);
 		return 0;
 	}
@@ -1242,7 +1242,7 @@ static int probe_lmstudio(struct remote *r, int *hard, int *trained)
 		return rc;
 	e = entry_named(cJSON_GetObjectItemCaseSensitive(j, "data"), "id", r->model);
 	*trained = json_tokens(cJSON_GetObjectItemCaseSensitive(e, "max_context_length"));
-	r->not_loaded = *trained > 0;
+	r->ctx_unknown = *trained > 0; /* before 0.4: the loaded context is not told */
 	cJSON_Delete(j);
 	return 0;
 }
@@ -1378,10 +1378,9 @@ int lc_backend_remote_new(lc_backend **out, const lc_remote_opts *opts)
 		r->n_ctx = hard;
 	if (!opts->n_ctx && trained && trained < r->n_ctx)
 		r->n_ctx = trained;
-	if (!opts->n_ctx && r->not_loaded)
-		lc_warn("remote: the server has not loaded '%s' yet, so the context it will run "
-		        "with is unknown; lcode assumes %d tokens (load the model first, or give "
-		        "--ctx)",
+	if (!opts->n_ctx && r->ctx_unknown)
+		lc_warn("remote: the server does not say which context it runs '%s' with; lcode "
+		        "assumes %d tokens (load the model with at least that, or give --ctx)",
 		        r->model, r->n_ctx);
 	b->ops = &remote_ops;
 	b->self = r;

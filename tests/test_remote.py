@@ -257,11 +257,16 @@ rc, err, n = ctx_case("lms1", v1={"models": [
     {"type": "llm", "key": "fake-model", "max_context_length": 32768,
      "loaded_instances": [{"id": "fake-model", "config": {"context_length": 4096}}]}]})
 check("LM Studio v1: n_ctx is the loaded instance's context_length, not the trained 32768",
-      rc == 0 and n == 4096 and "not loaded" not in err, f"{n} {err!r}")
+      rc == 0 and n == 4096 and "does not say" not in err, f"{n} {err!r}")
+rc, err, n = ctx_case("lms1-unloaded", v1={"models": [
+    {"type": "llm", "key": "fake-model", "max_context_length": 32768, "loaded_instances": []}]})
+check("LM Studio v1, not loaded: 8192 (under the trained 32768), with a warning",
+      rc == 0 and n == 8192 and "does not say which context it runs 'fake-model' with" in err
+      and "assumes 8192 tokens" in err, f"{n} {err!r}")
 rc, err, n = ctx_case("lms0", v0={"object": "list", "data": [
-    {"id": "fake-model", "object": "model", "state": "not-loaded", "max_context_length": 6000}]})
+    {"id": "fake-model", "object": "model", "state": "loaded", "max_context_length": 6000}]})
 check("LM Studio v0: max_context_length under 8192 is the n_ctx, with a warning",
-      rc == 0 and n == 6000 and "has not loaded 'fake-model'" in err, f"{n} {err!r}")
+      rc == 0 and n == 6000 and "assumes 6000 tokens" in err, f"{n} {err!r}")
 
 # 2f. Ollama (POST /api/show answers): its own POST /api/chat, where options.num_ctx holds
 # (its /v1 endpoint has no options: docs/api/openai-compatibility.mdx, "Setting the context

@@ -15,6 +15,7 @@
 #include "agent/generate.h"
 #include "agent/scriptlm.h"
 #include "src/err.h"
+#include "tools/schema.h"
 
 static lc_gguf *gguf;
 static lc_tokenizer *tok;
@@ -190,6 +191,128 @@ static void test_cancel_and_context_limit(void **state)
 	fixture_release(&f);
 }
 
+/*
+ * A model with random logits (a sum of uniforms, spread about 17) that opens
+ * a call: its first logits put the tokens of <tool_call> far ahead (this
+ * vocabulary spells it in 4 tokens), and once the constraint has seen a
+ * whole call, the end of the turn. Everything between is random, so only the
+ * constraint makes it a call.
+ */
+struct randlm {
+	uint64_t rng;
+	int n_vocab, n_evals;
+	const int32_t *open; /* the tokens of "<tool_call>" */
+	int n_open;
+	int32_t end;
+	const lc_constraint *c;
+};
+
+static float rand_logit(struct randlm *r)
+{
+	float x = 0;
+
+	for (int i = 0; i < 4; i++) {
+		r->rng ^= r->rng << 13;
+		r->rng ^= r->rng >> 7;
+		r->rng ^= r->rng << 17;
+		x += (float)(r->rng >> 40) / (float)(1 << 24) - 0.5f;
+	}
+	return x * 30.0f;
+}
+
+static int randlm_eval(void *self, const int32_t *tokens, int n, float *logits)
+{
+	struct randlm *r = self;
+
+	for (int i = 0; i < r->n_vocab; i++)
+		logits[i] = rand_logit(r);
+	if (r->n_evals < r->n_open)
+		logits[r->open[r->n_evals]] = 1000.0f;
+	else if (lc_constraint_n_calls(r->c) > 0 && !lc_constraint_in_call(r->c))
+		logits[r->end] = 1000.0f;
+	r->n_evals++;
+	return 0;
+}
+
+static int randlm_truncate(void *self, int n)
+{
+	return 0;
+}
+
+/*
+ * The issue's promise with the real Qwen2 vocabulary (multi-byte pieces) and
+ * sampling at temperature 1: whatever the random model says inside a call,
+ * the message parses (agent/toolcall.c) and its arguments satisfy the schema
+ * (tools/schema.c), bounds included, over 6 seeds.
+ */
+static void test_random_model_calls_parse(void **state)
+{
+	cJSON *bounded = cJSON_Parse(
+	        "[{\"type\":\"function\",\"function\":{\"name\":\"shell\",\"parameters\":"
+	        "{\"type\":\"object\",\"properties\":{\"command\":{\"type\":\"string\","
+	        "\"minLength\":1,\"maxLength\":40},\"timeout\":{\"type\":\"integer\","
+	        "\"minimum\":1,\"maximum\":3600}},\"required\":[\"command\",\"timeout\"],"
+	        "\"additionalProperties\":false}}}]");
+	int32_t *prompt, *open;
+	size_t n, n_open;
+	int complete = 0;
+
+	assert_non_null(bounded);
+	tokenize("<|im_start|>user\nrun it<|im_end|>\n<|im_start|>assistant\n", &prompt, &n);
+	tokenize("<tool_call>", &open, &n_open);
+	for (uint64_t seed = 1; seed <= 6; seed++) {
+		struct lc_sampler_params sp = LC_SAMPLER_PARAMS_INIT;
+		struct randlm r = {0};
+		lc_lm lm = {0};
+		lc_gen_opts o = {0};
+		lc_buf text = LC_BUF_INIT(1 << 20);
+		lc_constraint *c;
+		lc_sampler *smp;
+		lc_gen_stats st;
+		lc_seq kv;
+		lc_parsed_msg m;
+
+		assert_int_equal(lc_constraint_new(&c, LC_CALL_HERMES, bounded), 0);
+		r = (struct randlm){seed * 0x9e3779b97f4a7c15ull,
+		                    (int)lc_tokenizer_n_vocab(tok),
+		                    0,
+		                    open,
+		                    (int)n_open,
+		                    lc_tokenizer_eos(tok),
+		                    c};
+		lm = (lc_lm){&r, r.n_vocab, 8192, randlm_eval, randlm_truncate};
+		sp.temp = 1.0f;
+		sp.seed = seed;
+		assert_int_equal(lc_sampler_new(&smp, &sp, lm.n_vocab), 0);
+		o.tok = tok;
+		o.sampler = smp;
+		o.constraint = c;
+		o.max_tokens = 600;
+		lc_seq_init(&kv);
+		assert_int_equal(lc_generate(&lm, &kv, prompt, n, &o, &text, &st), 0);
+		if (st.stopped_eog) {
+			complete++;
+			if (lc_toolcall_parse(LC_CALL_HERMES, text.data, text.len, bounded, &m))
+				fail_msg("seed %d: %s: %s", (int)seed, lc_err_msg(), text.data);
+			assert_int_equal(m.n_calls, 1);
+			if (lc_schema_validate(lc_toolcall_schema(bounded, "shell"),
+			                       m.calls[0].args))
+				fail_msg("seed %d: %s: %s", (int)seed, lc_err_msg(), text.data);
+			lc_parsed_msg_release(&m);
+		}
+		assert_true(st.n_rejected > 0);
+		lc_seq_release(&kv);
+		lc_buf_release(&text);
+		lc_sampler_free(smp);
+		lc_constraint_free(c);
+	}
+	/* most runs must finish their call in 600 tokens, or the test checks little */
+	assert_true(complete >= 4);
+	free(open);
+	free(prompt);
+	cJSON_Delete(bounded);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -197,6 +320,7 @@ int main(void)
 	        cmocka_unit_test(test_second_turn_evaluates_only_new_tokens),
 	        cmocka_unit_test(test_loop_is_cut),
 	        cmocka_unit_test(test_cancel_and_context_limit),
+	        cmocka_unit_test(test_random_model_calls_parse),
 	};
 	cmocka_set_message_output(CM_OUTPUT_TAP);
 	return cmocka_run_group_tests(tests, setup, teardown);

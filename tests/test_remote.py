@@ -309,27 +309,19 @@ check("ollama: the context Ollama ran with is lcode's n_ctx (8192: under the tra
       srv.ollama_ctx == [8192] * 3 and session_n_ctx(repo) == 8192,
       f"{srv.ollama_ctx} {session_n_ctx(repo) if rc == 0 else None}")
 
-srv.show = dict(SHOW, parameters="num_ctx                        16384\nstop \"x\"")
-repo = new_repo("ollama-preset")
-srv.reset([{"content": ["ok"]}])
-rc, out, err = run(repo, "-m", "hi")
-check("ollama: a Modelfile's num_ctx is the context, sent and used",
-      rc == 0 and srv.ollama_ctx == [16384] and session_n_ctx(repo) == 16384,
-      f"rc={rc} {srv.ollama_ctx} err={err!r}")
-srv.show = dict(SHOW, model_info={"general.architecture": "qwen2", "qwen2.context_length": 2048})
-repo = new_repo("ollama-small")
-srv.reset([{"content": ["ok"]}])
-rc, out, err = run(repo, "-m", "hi")
-check("ollama: a model trained for 2048 runs with 2048",
-      rc == 0 and srv.ollama_ctx == [2048] and session_n_ctx(repo) == 2048,
-      f"rc={rc} {srv.ollama_ctx} err={err!r}")
-repo = new_repo("ollama-ctx")
-srv.show = dict(SHOW)
-srv.reset([{"content": ["ok"]}])
-rc, out, err = run(repo, "-m", "hi", "--ctx", "3000")
-check("ollama: --ctx is what Ollama runs with",
-      rc == 0 and srv.ollama_ctx == [3000] and session_n_ctx(repo) == 3000,
-      f"rc={rc} {srv.ollama_ctx} err={err!r}")
+# Each case: what /api/show says, lcode's options, the context Ollama must run with.
+for name, show, args, want in [
+        ("a Modelfile's num_ctx", dict(SHOW, parameters='num_ctx    16384\nstop "x"'), (), 16384),
+        ("a model trained for 2048", dict(SHOW, model_info={"qwen2.context_length": 2048}), (),
+         2048),
+        ("--ctx 3000", dict(SHOW), ("--ctx", "3000"), 3000)]:
+    srv.show = show
+    repo = new_repo("ollama-" + str(want))
+    srv.reset([{"content": ["ok"]}])
+    rc, out, err = run(repo, "-m", "hi", *args)
+    check(f"ollama: {name}: Ollama runs with {want}, lcode counts with {want}",
+          rc == 0 and srv.ollama_ctx == [want] and session_n_ctx(repo) == want,
+          f"rc={rc} {srv.ollama_ctx} err={err!r}")
 srv.reset([{"content": ["Part"], "error": "an error was encountered while running the model"}])
 rc, out, err = run(repo, "-m", "hi")
 check("ollama: an error line in the middle of the stream ends it with the server's words",

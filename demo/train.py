@@ -83,7 +83,7 @@ class Block(nn.Module):
         self.up = nn.Linear(c["n_embd"], c["n_ff"], bias=False)
         self.down = nn.Linear(c["n_ff"], c["n_embd"], bias=False)
 
-    def forward(self, x, pos, mask):
+    def qkv(self, x, pos):
         B, T, _ = x.shape
         c = self.c
         h = self.attn_norm(x)
@@ -92,13 +92,28 @@ class Block(nn.Module):
         v = self.v(h).view(B, T, c["n_head_kv"], self.hd).transpose(1, 2)
         q, k = rope_neox(q, pos, c["rope_base"]), rope_neox(k, pos, c["rope_base"])
         rep = c["n_head"] // c["n_head_kv"]
-        k = k.repeat_interleave(rep, dim=1)
-        v = v.repeat_interleave(rep, dim=1)
+        return q, k.repeat_interleave(rep, dim=1), v.repeat_interleave(rep, dim=1)
+
+    def finish(self, x, q, k, v, mask):
+        B, T, _ = x.shape
         att = (q @ k.transpose(-1, -2)) / math.sqrt(self.hd) + mask
         y = F.softmax(att, dim=-1) @ v
         x = x + self.o(y.transpose(1, 2).reshape(B, T, -1))
         h = self.ffn_norm(x)
         return x + self.down(F.silu(self.gate(h)) * self.up(h))
+
+    def forward(self, x, pos, mask):
+        q, k, v = self.qkv(x, pos)
+        return self.finish(x, q, k, v, mask)
+
+    def forward_shared(self, xp, xr, pos_p, pos_r, mask_p, mask_r):
+        """xp: (1, P, n_embd), a prefix every row of xr: (B, T, n_embd) continues."""
+        qp, kp, vp = self.qkv(xp, pos_p)
+        qr, kr, vr = self.qkv(xr, pos_r)
+        B = xr.shape[0]
+        k = torch.cat([kp.expand(B, -1, -1, -1), kr], dim=2)
+        v = torch.cat([vp.expand(B, -1, -1, -1), vr], dim=2)
+        return self.finish(xp, qp, kp, vp, mask_p), self.finish(xr, qr, k, v, mask_r)
 
 
 class Model(nn.Module):
@@ -125,6 +140,22 @@ class Model(nn.Module):
         for b in self.blocks:
             x = b(x, pos, mask)
         return self.norm(x) @ self.embd.weight.T
+
+    def forward_shared(self, prefix, ids):
+        """Logits of ids: (B, T), each row continuing the same prefix: (P,).
+
+        Equal to forward(cat(prefix, row))[P:] for every row, but the prefix (the
+        system turn every session starts with) is computed once per batch, not
+        once per session.
+        """
+        P, T = prefix.shape[0], ids.shape[1]
+        pos_p, pos_r = torch.arange(P), torch.arange(P, P + T)
+        mask_p = torch.full((P, P), float("-inf")).triu(1)
+        mask_r = torch.cat([torch.zeros(T, P), torch.full((T, T), float("-inf")).triu(1)], 1)
+        xp, xr = self.embd(prefix[None, :]), self.embd(ids)
+        for b in self.blocks:
+            xp, xr = b.forward_shared(xp, xr, pos_p, pos_r, mask_p, mask_r)
+        return self.norm(xr) @ self.embd.weight.T
 
 
 # --- data ------------------------------------------------------------------
@@ -253,7 +284,8 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--vocab-sessions", type=int, default=3000)
-    ap.add_argument("--batch-tokens", type=int, default=8192)
+    ap.add_argument("--batch-tokens", type=int, default=4096,
+                    help="tokens per batch, not counting the shared system turn")
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--resume", help="a checkpoint.pt of an earlier run: same vocabulary, "
                     "weights and optimizer state; training goes on for --minutes more")
@@ -281,10 +313,27 @@ def main():
     keep = [i for i, s in enumerate(seqs) if len(s) <= CONFIG["n_ctx"]]
     seqs = [seqs[i] for i in keep]
     masks = [loss_mask(s, header, v.im_end) for s in seqs]
+    # Every session starts with the same system turn: train on the rest of each
+    # session against that prefix, computed once per batch (Model.forward_shared).
+    P = len(seqs[0])
+    for s_ in seqs:
+        while P and s_[:P] != seqs[0][:P]:
+            P -= 1
+    prefix = torch.tensor(seqs[0][:P])
+    assert all(m[:P].sum() == 0 for m in masks), "the shared prefix holds trained tokens"
+    seqs = [s_[P:] for s_ in seqs]
+    masks = [m[P:] for m in masks]
     n_tok = sum(len(s) for s in seqs)
     n_train = int(sum(m.sum() for m in masks))
-    print("sessions: %d (%d dropped as too long), %d tokens, %d trained on (%.0f s)" % (
-        len(seqs), len(texts) - len(seqs), n_tok, n_train, time.time() - t0), flush=True)
+    print("sessions: %d (%d dropped as too long), %d tokens after the %d-token shared "
+          "prefix, %d trained on (%.0f s)" % (len(seqs), len(texts) - len(seqs), n_tok, P, n_train,
+                                      time.time() - t0), flush=True)
+    check = Model(dict(CONFIG, n_vocab=len(v.tokens)))
+    with torch.no_grad():
+        rows = [seqs[0][:40], seqs[1][:40]]
+        full = check(torch.tensor([prefix.tolist() + r for r in rows]))[:, P:]
+        shared = check.forward_shared(prefix, torch.tensor(rows))
+        assert (full - shared).abs().max().item() < 1e-4, (full - shared).abs().max()
 
     CONFIG["n_vocab"] = len(v.tokens)
     model = Model(CONFIG)
@@ -314,12 +363,12 @@ def main():
             if frac >= 1.0:
                 done = True
                 break
-            warm = 1.0 if ckpt else min(1.0, (step + 1) / 100)
+            warm = 1.0 if ckpt else min(1.0, (step + 1) / 50)
             lr = a.lr * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
             for g in opt.param_groups:
                 g["lr"] = lr
             x, m = to_tensors(idx, seqs, masks, v.eos)
-            logits = model(x[:, :-1])
+            logits = model.forward_shared(prefix, x[:, :-1])
             tgt, mk = x[:, 1:], m[:, 1:]
             loss = (F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1),
                                     reduction="none") * mk.reshape(-1)).sum() / mk.sum().clamp(min=1)

@@ -35,6 +35,9 @@ int lc_cmd_generate(int argc, char **argv);
 /* lcode perplexity: the model's perplexity on a text (src/cmd_perplexity.c). */
 int lc_cmd_perplexity(int argc, char **argv);
 
+/* lcode bench: load time, prefill and decode speed of a model (src/cmd_bench.c). */
+int lc_cmd_bench(int argc, char **argv);
+
 /* lcode tool NAME JSON-ARGS (src/cmd_tool.c) */
 int lc_cmd_tool(int argc, char **argv);
 

@@ -19,6 +19,7 @@ const struct lc_command lc_commands[] = {
         {"generate", "--model FILE -p TEXT", "continue a prompt with the model", lc_cmd_generate},
         {"perplexity", "--model FILE -f TEXTFILE", "measure the model's perplexity on a text",
          lc_cmd_perplexity},
+        {"bench", "--model FILE [-p N] [-n N]", "measure prefill and decode speed", lc_cmd_bench},
         {"tool", "NAME JSON-ARGS", "run one tool as the agent would", lc_cmd_tool},
         {"undo", "", "take back the agent's last change", lc_cmd_undo},
         {"pull", "URL|hf:OWNER/REPO/FILE", "download a model file", lc_cmd_pull},

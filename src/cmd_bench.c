@@ -263,8 +263,8 @@ static void print_table(const struct bench_model *bm, const struct bench_test *b
 	}
 	printf("model: %s\nload: %.1f ms\ntensor types: %s\n", bm->path, bm->load_ms, bm->types);
 	printf("tokens: random ids from the vocabulary (seed %d); tg after a prompt of %d tokens; "
-	       "1 warm-up run, then %d timed runs of each test\n\n",
-	       BENCH_SEED, TG_PROMPT, reps);
+	       "1 warm-up run and %d timed run%s of each test\n\n",
+	       BENCH_SEED, TG_PROMPT, reps, reps == 1 ? "" : "s");
 	print_row(cell[0], width);
 	for (c = 0; c < N_COLS; c++) {
 		printf("| ");

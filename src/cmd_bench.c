@@ -175,7 +175,7 @@ static void progress(const struct bench_test *bt, int run, int reps)
 	if (!isatty(STDERR_FILENO))
 		return;
 	if (run < 0)
-		fprintf(stderr, "\rlcode: bench: %s warm-up   \033[K", bt->name);
+		fprintf(stderr, "\rlcode: bench: %s warm-up\033[K", bt->name);
 	else
 		fprintf(stderr, "\rlcode: bench: %s run %d/%d\033[K", bt->name, run + 1, reps);
 }

@@ -230,7 +230,7 @@ static int parse_hermes(const char *s, const char *end, const cJSON *tools, lc_p
 		call_no++;
 		body = skip_space(open + strlen("<tool_call>"), end);
 		if (body == end || ((size_t)(end - body) >= strlen(close) &&
-		                           memcmp(body, close, strlen(close)) == 0))
+		                    memcmp(body, close, strlen(close)) == 0))
 			return lc_err_set(LC_EPARSE, "tool call %d: <tool_call> holds nothing",
 			                  call_no);
 		/* The JSON decides where the call ends: its strings may hold "</tool_call>". */

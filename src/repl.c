@@ -56,7 +56,7 @@ static int history_path(char *out, size_t cap)
 	const char *state = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
 	int n;
 
-	if (state && state[0])
+	if (state && state[0] == '/') /* the XDG spec: a relative path is to be ignored */
 		n = snprintf(out, cap, "%s/lcode/history", state);
 	else if (home && home[0])
 		n = snprintf(out, cap, "%s/.local/state/lcode/history", home);

@@ -205,7 +205,7 @@ static void print_progress(struct lc_session *ui, const lc_event *ev)
 
 	switch (ev->kind) {
 	case LC_EV_TEXT:
-		if (!lc_term_color(f))
+		if (!isatty(fileno(f)))
 			return; /* the model's text is shown live on a terminal only */
 		fprintf(f, "%s%.*s%s", lc_term_dim(f), (int)ev->len, ev->text, lc_term_reset(f));
 		ui->streaming = 1;

@@ -13,6 +13,7 @@ lcode(1) say), the --json event stream, the stdout/stderr split without
 import json
 import os
 import pty
+import re
 import select
 import shutil
 import subprocess
@@ -470,6 +471,58 @@ check("REPL /undo with nothing to undo: the reason, 'undo:' said once",
       "lcode: undo: there is no change by the agent to undo\n" in p.stderr and
       "undo: undo:" not in p.stderr, repr(p.stderr))
 check("REPL: nothing committed", git(repo, "rev-list", "--count", "HEAD") == "1\n")
+
+# --- colour only on a terminal, and never with NO_COLOR ---------------------------------
+# Progress goes to standard error; here that is a pseudo-terminal. ANSI SGR sequences
+# ("\033[") appear there unless NO_COLOR is set; the model's text streams live either way
+# (NO_COLOR turns colour off, not output); through a pipe there is neither.
+
+
+def run_tty_stderr(repo, env, *args):
+    master, slave = pty.openpty()
+    p = subprocess.Popen([lcode, *args], cwd=repo, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=slave, env=env)
+    os.close(slave)
+    shown = b""
+    while True:
+        ready, _, _ = select.select([master], [], [], 30)
+        if not ready:
+            break
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(master)
+    p.wait(timeout=30)
+    return p.returncode, shown.decode(errors="replace")
+
+
+def plain(text):
+    """text without its SGR sequences (each streamed piece is dimmed on its own)."""
+    return re.sub(r"\033\[[0-9;]*m", "", text)
+
+
+LIVE = ["I will add type hints. " + call("read_file", {"path": "calc.py"}), "Done."]
+repo = new_repo()
+colour_env = {k: v for k, v in ENV.items() if k != "NO_COLOR"}
+rc, shown = run_tty_stderr(repo, colour_env, "--model", vocab, "--script",
+                           write_script(LIVE), "-m", "look")
+check("stderr a terminal, NO_COLOR unset: coloured progress", rc == 0 and "\033[" in shown,
+      repr(shown[-300:]))
+check("stderr a terminal: the model's text is shown live",
+      "I will add type hints." in plain(shown),
+      repr(shown[-300:]))
+rc, shown = run_tty_stderr(repo, ENV, "--model", vocab, "--script", write_script(LIVE),
+                           "-m", "look")
+check("stderr a terminal, NO_COLOR=1: no colour, the model's text still live",
+      rc == 0 and "\033[" not in shown and "I will add type hints." in shown,
+      repr(shown[-300:]))
+rc, out, err = run(repo, "--model", vocab, "--script", write_script(LIVE), "-m", "look")
+check("stderr a pipe: no colour and no live text", rc == 0 and "\033[" not in err and
+      "I will add type hints." not in err, repr(err[-300:]))
 
 shutil.rmtree(scratch, ignore_errors=True)
 print(f"1..{len(results)}")

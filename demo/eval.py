@@ -107,6 +107,7 @@ def main():
     ap.add_argument("--timeout", type=float, default=300)
     ap.add_argument("--json", help="write per-task results here")
     a = ap.parse_args()
+    a.lcode, a.model = os.path.abspath(a.lcode), os.path.abspath(a.model)  # runs in the repo
     tasks = [json.loads(l) for l in open(a.tasks)]
     if a.n:
         tasks = tasks[:a.n]

@@ -3,6 +3,7 @@
 
 usage: train.py --corpus DIR --lcode PATH --out DIR [--minutes M] [--seed S]
                 [--threads N] [--vocab-sessions N] [--resume CHECKPOINT]
+                [--n-embd N] [--n-layer N] [--n-head N] [--n-head-kv N] [--n-ff N]
 
 1. A byte-level BPE vocabulary (vocab.py) is learnt from the first
    --vocab-sessions sessions and written as a tokenizer-only GGUF.
@@ -287,9 +288,14 @@ def main():
     ap.add_argument("--batch-tokens", type=int, default=4096,
                     help="tokens per batch, not counting the shared system turn")
     ap.add_argument("--lr", type=float, default=3e-3)
+    for key in ("n_embd", "n_layer", "n_head", "n_head_kv", "n_ff"):
+        ap.add_argument("--" + key.replace("_", "-"), type=int, default=CONFIG[key],
+                        help="the model's %s (default %d)" % (key, CONFIG[key]))
     ap.add_argument("--resume", help="a checkpoint.pt of an earlier run: same vocabulary, "
                     "weights and optimizer state; training goes on for --minutes more")
     a = ap.parse_args()
+    for key in ("n_embd", "n_layer", "n_head", "n_head_kv", "n_ff"):
+        CONFIG[key] = getattr(a, key)
     torch.manual_seed(a.seed)
     torch.set_num_threads(a.threads)
     rng = random.Random(a.seed)

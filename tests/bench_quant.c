@@ -18,40 +18,11 @@
 #include "runtime/qtype.h"
 #include "runtime/quant.h"
 #include "src/err.h"
+#include "tests/bench.h"
 
 #include "src/banned.h"
 
 #define N 4096
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15u;
-
-static uint64_t rnd(void)
-{
-	/* xorshift64* */
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545f4914f6cdd1du;
-}
-
-static float rnd_normalish(void)
-{
-	/* sum of four uniforms: zero mean, unit-ish spread; enough for timing */
-	double s = 0;
-	int i;
-
-	for (i = 0; i < 4; i++)
-		s += (double)(rnd() >> 11) / 9007199254740992.0 - 0.5;
-	return (float)(s * 1.7);
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* Offsets of the f16 scale fields in one block (ggml-common.h), -1 terminated. */
 static const int *scale_offsets(uint32_t type)
@@ -92,7 +63,7 @@ static int fill_weights(uint32_t type, uint8_t *w, size_t size)
 
 		for (r = 0; r < size / rs; r++) {
 			for (j = 0; j < N; j++)
-				row[j] = rnd_normalish() * 0.02f;
+				row[j] = bench_rnd_bell(1.7) * 0.02f;
 			err = lc_quantize_row_for_dot(type, row, w + r * rs, N);
 			if (err < 0)
 				return err;
@@ -100,12 +71,12 @@ static int fill_weights(uint32_t type, uint8_t *w, size_t size)
 		return 0;
 	}
 	for (i = 0; i < size; i++)
-		w[i] = (uint8_t)rnd();
+		w[i] = (uint8_t)bench_rnd();
 	for (i = 0; i < size; i += bs) {
 		const int *o;
 
 		for (o = off; *o >= 0; o++) {
-			uint16_t h = lc_fp32_to_fp16(0.001f + 0.009f * (float)(rnd() >> 11) /
+			uint16_t h = lc_fp32_to_fp16(0.001f + 0.009f * (float)(bench_rnd() >> 11) /
 			                                              9007199254740992.0f);
 
 			memcpy(w + i + *o, &h, 2);
@@ -119,13 +90,13 @@ static int bench(uint32_t type, const uint8_t *w, const float *x, float *y, int 
 	double t0, t, per;
 	int reps = 0, err;
 
-	t0 = now();
+	t0 = bench_now();
 	do {
 		err = lc_matmul(type, w, N, N, x, n_tokens, y);
 		if (err < 0)
 			return err;
 		reps++;
-		t = now() - t0;
+		t = bench_now() - t0;
 	} while (t < 0.3);
 	per = t / reps;
 	printf("%-5s tokens=%-3d %9.3f ms  %7.2f GB/s weights  %7.2f GMAC/s\n", lc_qtype_name(type),
@@ -152,7 +123,7 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	for (i = 0; i < (size_t)N * 64; i++)
-		x[i] = rnd_normalish();
+		x[i] = bench_rnd_bell(1.7);
 	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
 		size_t size = lc_qtype_row_size(types[i], N) * N;
 		uint8_t *w;

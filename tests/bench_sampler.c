@@ -22,40 +22,13 @@
 
 #include "runtime/sampler.h"
 #include "src/err.h"
+#include "tests/bench.h"
 
 #include "src/banned.h"
 
 #define N_VOCAB          151936
 #define N_CALLS          100
 #define RETRY_SCAN_AFTER 64
-
-static uint64_t rng_state = 0x9e3779b97f4a7c15u;
-
-static uint64_t rnd(void)
-{
-	/* xorshift64* */
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545f4914f6cdd1du;
-}
-
-static float rnd_logit(void)
-{
-	double s = 0;
-
-	for (int i = 0; i < 4; i++)
-		s += (double)(rnd() >> 11) / 9007199254740992.0 - 0.5;
-	return (float)(s * 5.2);
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 struct rule {
 	const char *name;
@@ -120,16 +93,16 @@ static void run(const char *mode, int greedy, struct rule *r, float *logits, flo
 	for (int c = 0; c < N_CALLS; c++) {
 		int rc;
 		for (int i = 0; i < N_VOCAB; i++)
-			logits[i] = rnd_logit();
+			logits[i] = bench_rnd_bell(5.2);
 		memcpy(work, logits, N_VOCAB * sizeof(*work));
-		t0 = now();
+		t0 = bench_now();
 		if (!r)
 			rc = lc_sampler_sample(s, work, &tok);
 		else if (strcmp(mode, "retry") == 0)
 			rc = retry_sample(s, work, r, &tok);
 		else
 			rc = lc_sampler_sample_constrained(s, work, allow, r, &tok, NULL);
-		dt += now() - t0;
+		dt += bench_now() - t0;
 		if (rc) {
 			fprintf(stderr, "bench_sampler: %s\n", lc_err_msg());
 			exit(1);

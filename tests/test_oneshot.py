@@ -403,6 +403,20 @@ check("-m --approval ask: the note names --approval auto-edit", "--approval auto
       repr(err))
 
 
+def drain(master, quiet):
+    """What the terminal's master side shows until it closes or stays quiet for quiet s."""
+    shown = b""
+    while select.select([master], [], [], quiet)[0]:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    return shown
+
+
 def repl_on_tty(repo, args, steps):
     """The REPL on a pseudo-terminal: for each (wait_for, answer), read until wait_for shows,
     then type answer. Returns (exit status or None, everything shown)."""
@@ -430,17 +444,7 @@ def repl_on_tty(repo, args, steps):
             pos = shown.index(wait_for.encode(), pos) + len(wait_for)
             os.write(master, answer.encode())
         rc = p.wait(timeout=30)
-        while True:
-            ready, _, _ = select.select([master], [], [], 0.2)
-            if not ready:
-                break
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            shown += chunk
+        shown += drain(master, 0.2)
         return rc, shown.decode(errors="replace")
     except subprocess.TimeoutExpired:
         p.kill()
@@ -483,18 +487,7 @@ def run_tty_stderr(repo, env, *args):
     p = subprocess.Popen([lcode, *args], cwd=repo, stdin=subprocess.DEVNULL,
                          stdout=subprocess.PIPE, stderr=slave, env=env)
     os.close(slave)
-    shown = b""
-    while True:
-        ready, _, _ = select.select([master], [], [], 30)
-        if not ready:
-            break
-        try:
-            chunk = os.read(master, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        shown += chunk
+    shown = drain(master, 30)
     os.close(master)
     p.wait(timeout=30)
     return p.returncode, shown.decode(errors="replace")

@@ -29,10 +29,37 @@ import subprocess
 import sys
 import time
 
-import numpy as np
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
+
+def blas_environment():
+    """Set up OpenBLAS and OpenMP for training, unless the user did.
+
+    Torch's OpenMP threads spin while OpenBLAS's own threads run a product, and
+    the two fight for the cores: OMP_WAIT_POLICY=PASSIVE made a training step
+    1.8x faster here (0.80 s instead of 1.43 s for 9 sessions of 220 tokens).
+
+    OpenBLAS picks its kernels from the CPU model; on a model it does not know
+    (virtual machines that report a generic "Intel Xeon Processor") it falls
+    back to generic kernels: a 2000x256 by 256x704 product ran at 28 GFLOP/s
+    instead of 199 on one core here. Must run before numpy or torch loads them.
+    """
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    if "OPENBLAS_CORETYPE" in os.environ:
+        return
+    try:
+        flags = set(open("/proc/cpuinfo").read().split("flags", 1)[1].split("\n", 1)[0].split())
+    except (OSError, IndexError):
+        return
+    if {"avx512f", "avx512bw", "avx512dq", "avx512vl"} <= flags:
+        os.environ["OPENBLAS_CORETYPE"] = "SkylakeX"
+    elif {"avx2", "fma"} <= flags:
+        os.environ["OPENBLAS_CORETYPE"] = "Haswell"
+
+
+blas_environment()
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn as nn  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -42,7 +69,7 @@ from corpus import CORPUS_VERSION, write_vocab_gguf  # noqa: E402
 from gguf_writer import GGUFWriter  # noqa: E402
 import quants  # noqa: E402
 
-CONFIG = dict(n_vocab=2048, n_embd=256, n_layer=6, n_head=8, n_head_kv=4, n_ff=704,
+CONFIG = dict(n_vocab=2048, n_embd=256, n_layer=4, n_head=4, n_head_kv=2, n_ff=704,
               n_ctx=2048, rope_base=10000.0, eps=1e-6)
 
 
@@ -142,12 +169,13 @@ class Model(nn.Module):
             x = b(x, pos, mask)
         return self.norm(x) @ self.embd.weight.T
 
-    def forward_shared(self, prefix, ids):
+    def forward_shared(self, prefix, ids, where=None):
         """Logits of ids: (B, T), each row continuing the same prefix: (P,).
 
         Equal to forward(cat(prefix, row))[P:] for every row, but the prefix (the
         system turn every session starts with) is computed once per batch, not
-        once per session.
+        once per session. With where (a (B, T) bool mask), only the logits of
+        those positions, as (N, n_vocab): the loss needs no others.
         """
         P, T = prefix.shape[0], ids.shape[1]
         pos_p, pos_r = torch.arange(P), torch.arange(P, P + T)
@@ -156,6 +184,8 @@ class Model(nn.Module):
         xp, xr = self.embd(prefix[None, :]), self.embd(ids)
         for b in self.blocks:
             xp, xr = b.forward_shared(xp, xr, pos_p, pos_r, mask_p, mask_r)
+        if where is not None:
+            xr = xr[where]
         return self.norm(xr) @ self.embd.weight.T
 
 
@@ -281,11 +311,11 @@ def main():
     ap.add_argument("--corpus", required=True)
     ap.add_argument("--lcode", required=True)
     ap.add_argument("--out", required=True)
-    ap.add_argument("--minutes", type=float, default=75.0)
+    ap.add_argument("--minutes", type=float, default=85.0)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--vocab-sessions", type=int, default=3000)
-    ap.add_argument("--batch-tokens", type=int, default=4096,
+    ap.add_argument("--batch-tokens", type=int, default=2048,
                     help="tokens per batch, not counting the shared system turn")
     ap.add_argument("--lr", type=float, default=3e-3)
     for key in ("n_embd", "n_layer", "n_head", "n_head_kv", "n_ff"):
@@ -374,10 +404,10 @@ def main():
             for g in opt.param_groups:
                 g["lr"] = lr
             x, m = to_tensors(idx, seqs, masks, v.eos)
-            logits = model.forward_shared(prefix, x[:, :-1])
-            tgt, mk = x[:, 1:], m[:, 1:]
-            loss = (F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1),
-                                    reduction="none") * mk.reshape(-1)).sum() / mk.sum().clamp(min=1)
+            # Logits only where the loss is taken (the model's own turns).
+            where = m[:, 1:] > 0
+            logits = model.forward_shared(prefix, x[:, :-1], where)
+            loss = F.cross_entropy(logits, x[:, 1:][where])
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

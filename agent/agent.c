@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/files.h"
 #include "agent/loopguard.h"
 #include "agent/toolcall.h"
 #include "src/err.h"
@@ -40,7 +41,8 @@ struct lc_agent {
 	size_t n_left_out; /* summary entries dropped to keep it under SUMMARY_MAX */
 	char *system_full; /* system, then the summary: what the model is given; owned */
 	char *react_intro;
-	cJSON *tools; /* schemas with descriptions */
+	cJSON *tools;          /* schemas with descriptions */
+	lc_agent_files *files; /* what constrained calls may name and quote; may be NULL */
 	struct msg *msgs;
 	size_t n_msgs, cap;
 	size_t request_start; /* index of the current request's first message */
@@ -152,7 +154,9 @@ int lc_agent_new(lc_agent **out, const lc_agent_opts *opts)
 	a->react_intro = strdup(opts->react_intro ? opts->react_intro : "");
 	a->tools =
 	        tools_with_descriptions(lc_toolbox_schemas(opts->tools), opts->tool_descriptions);
-	if (!a->system || !a->system_full || !a->react_intro || !a->tools) {
+	if (!a->system || !a->system_full || !a->react_intro || !a->tools ||
+	    (lc_toolbox_repo(opts->tools) &&
+	     lc_agent_files_new(&a->files, lc_toolbox_repo(opts->tools)))) {
 		lc_agent_free(a);
 		return lc_err_set(LC_ENOMEM, "out of memory");
 	}
@@ -170,6 +174,7 @@ void lc_agent_free(lc_agent *a)
 	free(a->system_full);
 	free(a->react_intro);
 	cJSON_Delete(a->tools);
+	lc_agent_files_free(a->files);
 	free(a);
 }
 
@@ -665,6 +670,9 @@ static int step(lc_agent *a, lc_chat_msg **view, lc_buf *text, lc_call_guard *gu
 		return lc_err_set(LC_ENOMEM, "out of memory");
 	*view = grown;
 	make_req(a, &req, *view);
+	if (req.constrain && a->files)
+		req.files =
+		        lc_agent_files_refresh(a->files); /* the last step may have changed them */
 	lc_buf_reset(text);
 	rc = lc_backend_complete(a->o.backend, &req, text, &st);
 	emit(a, LC_EV_STATS, NULL, NULL, NULL, 0, &st);

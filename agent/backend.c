@@ -116,6 +116,8 @@ static int local_complete(void *self, const lc_backend_req *req, lc_buf *out, lc
 			goto out;
 		l->constraint_tools = req->tools;
 	}
+	if (req->constrain && l->constraint)
+		lc_constraint_set_files(l->constraint, req->files);
 	o.tok = l->tok;
 	o.sampler = l->sampler;
 	o.constraint = req->constrain ? l->constraint : NULL;

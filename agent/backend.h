@@ -27,8 +27,9 @@ typedef struct lc_backend_req {
 	const char *react_intro; /* prompts/react.md, for the ReAct format */
 	const lc_chat_msg *msgs; /* the conversation so far */
 	size_t n_msgs;
-	int constrain;                 /* 1: constrain tool calls (local only) */
-	volatile sig_atomic_t *cancel; /* may be NULL */
+	int constrain;                    /* 1: constrain tool calls (local only) */
+	const lc_constraint_files *files; /* with constrain: files calls may name; may be NULL */
+	volatile sig_atomic_t *cancel;    /* may be NULL */
 	void (*on_text)(void *ud, const char *text, size_t len); /* streaming; may be NULL */
 	void *ud;
 } lc_backend_req;

@@ -8,11 +8,12 @@
 #include "src/err.h"
 #include "src/banned.h"
 
-#define MAX_DEPTH      16 /* JSON nesting the recogniser follows */
-#define MAX_TEXT       64 /* bytes of a tool name, key or enum value being matched */
-#define MAX_WS         32 /* consecutive white space bytes allowed inside a call */
-#define MAX_PROPS      64 /* properties per object schema */
-#define MAX_INT_DIGITS 15 /* digits of an integer part */
+#define MAX_DEPTH      16  /* JSON nesting the recogniser follows */
+#define MAX_TEXT       255 /* bytes of a tool name, key, enum value or path being matched */
+#define MAX_PEND       16  /* bytes of a quoted block held until their line shows its kind */
+#define MAX_WS         32  /* consecutive white space bytes allowed inside a call */
+#define MAX_PROPS      64  /* properties per object schema */
+#define MAX_INT_DIGITS 15  /* digits of an integer part */
 #define INT_LIMIT      1000000000000000LL /* 10^15: integer parts stay below it */
 #define NO_BOUND       ((int64_t)1 << 60) /* a length or count bound that is absent */
 
@@ -57,6 +58,7 @@ enum react_state {
 	R_VALUE_START,
 	R_LINE,
 	R_ENUM,
+	R_PATH,
 	R_VALUE_END,
 	R_BLOCK_OPEN,
 	R_BLOCK
@@ -96,6 +98,15 @@ struct state {
 	uint64_t seen, required; /* ReAct: argument bits */
 	const cJSON *val_schema; /* ReAct: schema of the current argument */
 	int8_t key_idx;
+	/* ReAct, with files set: what the current argument is bound to (B_*), the
+	 * file its path argument named (-1: none yet), and for a quoted block the
+	 * first line-start occurrence [q_off, q_off + q_len) of its settled text in
+	 * that file, plus bytes that may still turn out to close the block */
+	uint8_t bind;
+	uint8_t q_npend;
+	int32_t file;
+	size_t q_off, q_len;
+	char q_pend[MAX_PEND];
 	/* ReAct string: code points so far (a line: up to its last non-blank byte; a
 	 * block: of its finished lines) and pending ones (a line: blanks after
 	 * them; a block: the current line) */
@@ -109,9 +120,12 @@ struct lc_constraint {
 	const cJSON *tools;
 	int n_tools;
 	const char *trigger;
-	const char *args_key; /* "arguments" or "parameters" */
+	const char *args_key;      /* "arguments" or "parameters" */
+	lc_constraint_files files; /* n_paths == 0: none */
 	struct state st;
 };
+
+enum binding { B_NONE, B_PATH, B_QUOTE };
 
 /* --- schema helpers ---------------------------------------------------- */
 
@@ -284,6 +298,80 @@ static int text_add(struct state *s, int b)
 		return 0;
 	s->text[s->text_len++] = (char)b;
 	return 1;
+}
+
+/* --- files: paths named and lines quoted (ReAct) --------------------- */
+
+/* How argument key (n bytes) of the called tool is bound (B_*). */
+static uint8_t binding_of(const lc_constraint *c, const struct state *s, const char *key, size_t n)
+{
+	const lc_constraint_files *f = &c->files;
+	const char *tool = s->tool >= 0 ? tool_name(c, s->tool) : "";
+
+	for (size_t i = 0; i < f->n_binds; i++) {
+		const lc_constraint_bind *b = &f->binds[i];
+		if (strcmp(b->tool, tool) != 0)
+			continue;
+		if (strlen(b->path_arg) == n && memcmp(b->path_arg, key, n) == 0)
+			return B_PATH;
+		if (b->quote_arg && strlen(b->quote_arg) == n && memcmp(b->quote_arg, key, n) == 0)
+			return B_QUOTE;
+	}
+	return B_NONE;
+}
+
+/* The listed path that text (n bytes) starts (or, exact, equals); -1 = none. */
+static int32_t path_match(const lc_constraint *c, const char *text, size_t n, int exact)
+{
+	for (size_t i = 0; i < c->files.n_paths; i++) {
+		const char *p = c->files.paths[i];
+		size_t len = strlen(p);
+		if (len >= n && memcmp(p, text, n) == 0 && (!exact || len == n))
+			return (int32_t)i;
+	}
+	return -1;
+}
+
+/* Is there a named, readable, non-empty file to quote? */
+static int quotable(const lc_constraint *c, const struct state *s)
+{
+	const char *t;
+	size_t len;
+
+	return s->file >= 0 && c->files.read(c->files.ud, (size_t)s->file, &t, &len) == 0 &&
+	       len > 0;
+}
+
+/*
+ * Can the settled quote be extended by e (n bytes)? The quote is whole lines
+ * of the file, so it must start at a line start; a file whose last line has
+ * no newline reads as if it had one. On success *off is the first such
+ * occurrence at or after the current one (any occurrence of the longer text
+ * is one of the shorter).
+ */
+static int quote_extends(const lc_constraint *c, const struct state *s, const char *e, size_t n,
+                         size_t *off)
+{
+	const char *t;
+	size_t len, end;
+
+	if (c->files.read(c->files.ud, (size_t)s->file, &t, &len) || len == 0)
+		return 0;
+	end = len + (t[len - 1] != '\n');
+	for (size_t q = s->q_off; q + s->q_len + n <= end; q++) {
+		size_t k = 0;
+		if (q > 0 && t[q - 1] != '\n')
+			continue;
+		if (q != s->q_off && memcmp(t + q, t + s->q_off, s->q_len) != 0)
+			continue;
+		while (k < n && (q + s->q_len + k < len ? t[q + s->q_len + k] : '\n') == e[k])
+			k++;
+		if (k == n) {
+			*off = q;
+			return 1;
+		}
+	}
+	return 0;
 }
 
 /* --- JSON frames ------------------------------------------------------- */
@@ -873,6 +961,39 @@ static int block_byte(struct state *s, int b)
 	return (s->block_close != 255 && s->r_len >= lo) || s->r_len + s->r_pend + 1 <= hi;
 }
 
+/*
+ * A byte of a quoted <<< block: block_byte's rules, and the text must stay
+ * consecutive whole lines of the named file. Bytes that may yet close the
+ * block (a line starting ">>>") wait in q_pend; they are allowed while
+ * closing is possible (some text settled) or they can still be content.
+ */
+static int quote_byte(const lc_constraint *c, struct state *s, int b)
+{
+	size_t off;
+	char e[MAX_PEND + 1];
+	size_t n = s->q_npend;
+
+	if (!block_byte(s, b))
+		return 0;
+	if (s->rstate != R_BLOCK)
+		return s->q_len > 0; /* closed: an empty quote matches nothing */
+	memcpy(e, s->q_pend, n);
+	e[n++] = (char)b;
+	if (b != '\n' && s->block_close != 255) {
+		if (n > MAX_PEND)
+			return 0;
+		memcpy(s->q_pend, e, n);
+		s->q_npend = (uint8_t)n;
+		return s->q_len > 0 || quote_extends(c, s, e, n, &off);
+	}
+	if (!quote_extends(c, s, e, n, &off))
+		return 0;
+	s->q_off = off;
+	s->q_len += n;
+	s->q_npend = 0;
+	return 1;
+}
+
 static int react_byte(const lc_constraint *c, struct state *s, int b)
 {
 	const cJSON *params = s->tool >= 0 ? tool_params(c, s->tool) : NULL;
@@ -891,6 +1012,7 @@ static int react_byte(const lc_constraint *c, struct state *s, int b)
 				return 0;
 			s->tool = (int16_t)t;
 			s->seen = 0;
+			s->file = -1;
 			s->required = required_bits(tool_params(c, t));
 			s->rstate = R_ARG_START;
 			s->n_calls++;
@@ -908,6 +1030,9 @@ static int react_byte(const lc_constraint *c, struct state *s, int b)
 				return 0; /* ReAct arguments must be declared properties */
 			s->seen |= 1ull << idx;
 			s->val_schema = prop_at(params, idx);
+			s->bind = binding_of(c, s, s->text, s->text_len);
+			if (s->bind == B_QUOTE && !quotable(c, s))
+				s->bind = B_NONE; /* no file named yet, or nothing in it */
 			s->rstate = R_AFTER_COLON;
 			return 1;
 		}
@@ -918,20 +1043,25 @@ static int react_byte(const lc_constraint *c, struct state *s, int b)
 	case R_AFTER_COLON:
 		if (b == '\n') {
 			if (strcmp(react_type(s->val_schema), "string") != 0 ||
-			    schema_enum(s->val_schema))
-				return 0;
+			    schema_enum(s->val_schema) || s->bind == B_PATH)
+				return 0; /* a path is one line */
 			s->rstate = R_BLOCK_OPEN;
 			s->after_pos = 0;
 			return 1;
 		}
-		if (b != ' ')
-			return 0;
+		if (b != ' ' || s->bind == B_QUOTE)
+			return 0; /* a quote is a block of whole lines */
 		s->rstate = R_VALUE_START;
 		return 1;
 	case R_VALUE_START: {
 		const char *type = react_type(s->val_schema);
 		if (is_c_space(b))
 			return 0;
+		if (s->bind == B_PATH) {
+			s->text_len = 0;
+			s->rstate = R_PATH;
+			return react_byte(c, s, b);
+		}
 		if (schema_enum(s->val_schema)) {
 			s->text_len = 0;
 			s->rstate = R_ENUM;
@@ -969,6 +1099,16 @@ static int react_byte(const lc_constraint *c, struct state *s, int b)
 		}
 		return text_add(s, b) &&
 		       enum_match(schema_enum(s->val_schema), s->text, s->text_len, 0) >= 0;
+	case R_PATH:
+		if (b == '\n') {
+			int32_t i = path_match(c, s->text, s->text_len, 1);
+			if (i < 0)
+				return 0;
+			s->file = i;
+			s->rstate = R_ARG_START;
+			return 1;
+		}
+		return text_add(s, b) && path_match(c, s->text, s->text_len, 0) >= 0;
 	case R_VALUE_END:
 		if (b != '\n')
 			return 0;
@@ -982,10 +1122,13 @@ static int react_byte(const lc_constraint *c, struct state *s, int b)
 			s->block_close = 0;
 			s->r_len = 0;
 			s->r_pend = 0;
+			s->q_off = 0;
+			s->q_len = 0;
+			s->q_npend = 0;
 		}
 		return 1;
 	case R_BLOCK:
-		return block_byte(s, b);
+		return s->bind == B_QUOTE ? quote_byte(c, s, b) : block_byte(s, b);
 	}
 	return 0;
 }
@@ -1101,6 +1244,7 @@ static void state_init(const lc_constraint *c, struct state *s)
 {
 	memset(s, 0, sizeof(*s));
 	s->tool = -1;
+	s->file = -1;
 	s->mode = c->fmt == LC_CALL_LLAMA3 ? M_L3_START : M_FREE;
 	/* ReAct's trigger is "\nAction:"; a message starts as if after a newline. */
 	s->trig_pos = c->fmt == LC_CALL_REACT ? 1 : 0;
@@ -1131,6 +1275,13 @@ int lc_constraint_new(lc_constraint **out, enum lc_call_format fmt, const cJSON 
 	state_init(c, &c->st);
 	*out = c;
 	return 0;
+}
+
+void lc_constraint_set_files(lc_constraint *c, const lc_constraint_files *files)
+{
+	static const lc_constraint_files none = {0};
+
+	c->files = files && files->n_paths && files->read ? *files : none;
 }
 
 void lc_constraint_free(lc_constraint *c)
@@ -1191,7 +1342,10 @@ int lc_constraint_allows_end(const lc_constraint *c)
 			return s->rstate == R_ARG_START || s->rstate == R_VALUE_END ||
 			       (s->rstate == R_LINE && s->r_len >= lo) ||
 			       (s->rstate == R_BLOCK &&
-			        (s->block_close == 3 || s->block_close == 4) && s->r_len >= lo) ||
+			        (s->block_close == 3 || s->block_close == 4) && s->r_len >= lo &&
+			        (s->bind != B_QUOTE || s->q_len > 0)) ||
+			       (s->rstate == R_PATH &&
+			        path_match(c, s->text, s->text_len, 1) >= 0) ||
 			       (s->rstate == R_ENUM && enum_match(schema_enum(s->val_schema),
 			                                          s->text, s->text_len, 1) >= 0);
 		}

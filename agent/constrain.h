@@ -50,6 +50,37 @@ typedef struct lc_constraint lc_constraint;
 int lc_constraint_new(lc_constraint **out, enum lc_call_format fmt, const cJSON *tools);
 void lc_constraint_free(lc_constraint *c);
 
+/*
+ * Repository files that ReAct calls may name and quote. For each binding,
+ * the tool's argument path_arg must be written as one of paths exactly, and
+ * its argument quote_arg (may be NULL), when given after path_arg, must be a
+ * <<< block whose lines are consecutive whole lines of that file, byte for
+ * byte (a last line without a newline counts as having one) - so the search
+ * text of an edit always matches. Other call formats are not affected.
+ * read(ud, i, &text, &len) gives the content of paths[i]; it is called while
+ * checking candidates, so it should cache; a nonzero return, or an empty
+ * file, leaves that file's quote unconstrained.
+ */
+typedef struct lc_constraint_bind {
+	const char *tool, *path_arg, *quote_arg;
+} lc_constraint_bind;
+
+typedef struct lc_constraint_files {
+	const char *const *paths; /* repository-relative, at most 255 bytes each */
+	size_t n_paths;
+	const lc_constraint_bind *binds;
+	size_t n_binds;
+	int (*read)(void *ud, size_t i, const char **text, size_t *len);
+	void *ud;
+} lc_constraint_files;
+
+/*
+ * Use files (copied; the arrays and what read returns are borrowed and must
+ * stay valid until the next call). NULL or no paths: no file constraint.
+ * Takes effect at the next call that starts; set it between messages.
+ */
+void lc_constraint_set_files(lc_constraint *c, const lc_constraint_files *files);
+
 /* Back to the start of a message, outside any call. */
 void lc_constraint_reset(lc_constraint *c);
 

@@ -75,6 +75,7 @@ struct run_opts {
 	int max_failures;
 	int answer_reserve;
 	int no_commit;
+	int react; /* the ReAct call format instead of the family's */
 };
 
 static char vocab[PATH_MAX];
@@ -181,7 +182,7 @@ static void start(struct fx *f, const char *script, const struct run_opts *ro)
 	sp.repeat_penalty = 1.0f;
 	lo.sampler = sp;
 	lo.n_ctx = ro->n_ctx;
-	lo.call_format = -1;
+	lo.call_format = ro->react ? LC_CALL_REACT : -1;
 	assert_int_equal(lc_backend_script_new(&f->backend, f->script, vocab, &lo), 0);
 	ao.backend = f->backend;
 	ao.tools = f->tb;
@@ -365,6 +366,39 @@ static void test_malformed_call_constrained(void **state)
 	assert_true(event(f, LC_EV_STATS, 0)->stats.n_rejected > 0);
 	assert_string_equal(f->answer.data, "Both files read.");
 	assert_untouched(f);
+}
+
+/*
+ * In the ReAct format the constraint quotes the repository's files
+ * (agent/files.c): a search that misquotes calc.py ("a - b" for "a + b")
+ * cannot be sampled; what is sampled instead is the file's own line.
+ */
+static void test_react_search_quotes_file(void **state)
+{
+	struct fx *f = *state;
+	static const char script[] = "Action: edit\npath: calc.py\nsearch:\n<<<\n    return a - b\n"
+	                             ">>>\nreplace:\n<<<\n    return b + a\n>>>\n" SEP "Done.";
+	struct run_opts ro = {.constrain = 1, .react = 1, .no_commit = 1};
+	const char *m, *search;
+	lc_parsed_msg pm;
+	const cJSON *v;
+
+	run(f, script, "swap the operands", &ro);
+	m = event(f, LC_EV_MESSAGE, 0)->text;
+	assert_null(strstr(m, "a - b"));
+	assert_int_equal(
+	        lc_toolcall_parse(LC_CALL_REACT, m, strlen(m), lc_agent_tools(f->agent), &pm), 0);
+	assert_int_equal(pm.n_calls, 1);
+	assert_string_equal(pm.calls[0].name, "edit");
+	v = cJSON_GetObjectItem(pm.calls[0].args, "search");
+	assert_true(cJSON_IsString(v));
+	search = v->valuestring;
+	/* the one line of calc.py that starts "    return a " (worked out by hand) */
+	assert_string_equal(search, "    return a + b\n");
+	assert_non_null(strstr(CALC_PY, search));
+	lc_parsed_msg_release(&pm);
+	assert_true(event(f, LC_EV_STATS, 0)->stats.n_rejected > 0);
+	assert_file(f, "notes.txt", USER_WORK);
 }
 
 static void test_unknown_tool(void **state)
@@ -763,6 +797,7 @@ int main(void)
 	        T(test_multi_step_task_committed),
 	        T(test_malformed_call_unconstrained),
 	        T(test_malformed_call_constrained),
+	        T(test_react_search_quotes_file),
 	        T(test_unknown_tool),
 	        T(test_looping_answer_cut),
 	        T(test_repeated_call_stopped),

@@ -140,6 +140,33 @@ static void test_end_only_when_complete(void **state)
 	lc_constraint_free(c);
 }
 
+/* Two files for the path and quote bindings; the second has no final newline. */
+static const char *const file_paths[] = {"lib/net.py", "lib/net_test.py"};
+static const char *const file_texts[] = {
+        "import os\n\ndef open_limit(n):\n    return n\n\nx = 1\n>>> doc\ny = 2\nx = 1\nz = 3\n",
+        "def test():\n    pass"};
+
+static int file_read(void *ud, size_t i, const char **text, size_t *len)
+{
+	int *calls = ud;
+
+	(*calls)++;
+	*text = file_texts[i];
+	*len = strlen(file_texts[i]);
+	return 0;
+}
+
+static lc_constraint *make_files(int *calls)
+{
+	static const lc_constraint_bind binds[] = {{"read_file", "path", NULL},
+	                                           {"edit", "path", "search"}};
+	lc_constraint_files f = {file_paths, 2, binds, 2, file_read, calls};
+	lc_constraint *c = make(LC_CALL_REACT);
+
+	lc_constraint_set_files(c, &f);
+	return c;
+}
+
 static void test_react_call(void **state)
 {
 	lc_constraint *c = make(LC_CALL_REACT);
@@ -293,8 +320,43 @@ static unsigned rnd(unsigned n)
 /* Every single byte is a token in byte-level vocabularies: the walk has them all. */
 static char bytes[256][2];
 
-static void random_walks(enum lc_call_format fmt, int walks, int *complete)
+/*
+ * Independently of the constraint: does an edit call's search (given after
+ * its path) occur at a line start of the file its path names?
+ */
+static int n_quotes; /* quoted edits seen */
+
+static int quote_in_file(const char *text, const lc_parsed_msg *m)
 {
+	for (size_t i = 0; i < m->n_calls; i++) {
+		const cJSON *path = cJSON_GetObjectItem(m->calls[i].args, "path");
+		const cJSON *search = cJSON_GetObjectItem(m->calls[i].args, "search");
+		const char *f = NULL, *hit;
+		if (!cJSON_IsString(path))
+			continue;
+		for (size_t k = 0; k < 2; k++)
+			if (strcmp(path->valuestring, file_paths[k]) == 0)
+				f = file_texts[k];
+		if (!f)
+			return 0; /* an unlisted path */
+		if (!cJSON_IsString(search) || strstr(text, "\npath:") > strstr(text, "\nsearch:"))
+			continue;
+		/* file_texts[1] lacks its last newline: search it with one. */
+		char buf[256];
+		snprintf(buf, sizeof(buf), "%s%s", f, f[strlen(f) - 1] == '\n' ? "" : "\n");
+		for (hit = strstr(buf, search->valuestring); hit && hit != buf && hit[-1] != '\n';)
+			hit = strstr(hit + 1, search->valuestring);
+		if (!hit || !*search->valuestring)
+			return 0;
+		n_quotes++;
+	}
+	return 1;
+}
+
+static void random_walks(enum lc_call_format fmt, int walks, int with_files, int *complete)
+{
+	int reads = 0;
+
 	const size_t n_multi = sizeof(pieces) / sizeof(pieces[0]);
 	const size_t n_pieces = n_multi + 96;
 	const char *all[sizeof(pieces) / sizeof(pieces[0]) + 96];
@@ -309,7 +371,7 @@ static void random_walks(enum lc_call_format fmt, int walks, int *complete)
 
 	*complete = 0;
 	for (int w = 0; w < walks; w++) {
-		lc_constraint *c = make(fmt);
+		lc_constraint *c = with_files ? make_files(&reads) : make(fmt);
 		size_t len = 0;
 		text[0] = '\0';
 		if (fmt == LC_CALL_LLAMA3) {
@@ -351,6 +413,9 @@ static void random_walks(enum lc_call_format fmt, int walks, int *complete)
 					fail_msg("%s walk %d: '%s': %s", lc_call_format_name(fmt),
 					         w, text, lc_err_msg());
 			}
+			if (with_files && !quote_in_file(text, &m))
+				fail_msg("walk %d names or quotes what the files lack: %s", w,
+				         text);
 			lc_parsed_msg_release(&m);
 			(*complete)++;
 		}
@@ -364,12 +429,24 @@ static void test_random_walks_always_parse(void **state)
 	                                           LC_CALL_REACT};
 	for (size_t f = 0; f < 4; f++) {
 		int complete;
-		random_walks(fmts[f], 300, &complete);
+		random_walks(fmts[f], 300, 0, &complete);
 		/* Most walks must reach a complete call, or the test checks little. */
 		if (complete < 100)
 			fail_msg("%s: only %d of 300 walks completed a call",
 			         lc_call_format_name(fmts[f]), complete);
 	}
+}
+
+/* With files set, whatever passes also names a listed file and quotes its lines. */
+static void test_random_walks_files(void **state)
+{
+	int complete;
+
+	n_quotes = 0;
+	random_walks(LC_CALL_REACT, 300, 1, &complete);
+	if (complete < 100 || n_quotes < 10)
+		fail_msg("of 300 walks only %d completed a call, %d a quoted edit", complete,
+		         n_quotes);
 }
 
 /* Feed text; it must pass whole. */
@@ -475,6 +552,81 @@ static void test_real_tool_bounds(void **state)
 		lc_constraint_free(c);
 	}
 	cJSON_Delete(real);
+}
+
+/*
+ * Paths must be listed files; a quoted search is consecutive whole lines of
+ * the named file. Each refusal point is worked out by hand from file_texts.
+ */
+static void test_react_files(void **state)
+{
+	static const char *const bad[] = {
+	        "Action: read_file\npath: lib/nets.py\n",    /* no such file: at 's' */
+	        "Action: read_file\npath: lib/net\n",        /* a prefix only: at '\n' */
+	        "Action: edit\npath: lib/net.py\nsearch: x", /* a quote is a block: at ' ' */
+	        /* not a line of the file: at the 'x' of "(x)" */
+	        "Action: edit\npath: lib/net.py\nsearch:\n<<<\ndef open_limit(x)",
+	        /* not at a line start: at 'r' */
+	        "Action: edit\npath: lib/net.py\nsearch:\n<<<\nreturn n\n",
+	        /* lines that are not consecutive: at 'x' */
+	        "Action: edit\npath: lib/net.py\nsearch:\n<<<\nimport os\nx = 1\n",
+	        /* an empty quote cannot close: at the last '\n' */
+	        "Action: edit\npath: lib/net.py\nsearch:\n<<<\n>>>\n",
+	        /* ">>" followed by text that is not in the file: at the second 'x' */
+	        "Action: edit\npath: lib/net.py\nsearch:\n<<<\nx = 1\n>>x",
+	};
+	const long at[] = {
+	        nth(bad[0], 's', 1),  nth(bad[1], '\n', 2), nth(bad[2], ' ', 3),
+	        nth(bad[3], 'x', 1),  nth(bad[4], 'r', 2),  nth(bad[5], 'x', 1),
+	        nth(bad[6], '\n', 5), nth(bad[7], 'x', 2),
+	};
+	static const char *const good[] = {
+	        "Action: read_file\npath: lib/net_test.py\n",
+	        /* the last line, without its newline in the file */
+	        "Action: edit\npath: lib/net_test.py\nsearch:\n<<<\n    pass\n>>>\nreplace:\n<<<\n"
+	        "    return\n>>>\n",
+	        /* "x = 1\nz" is the second x = 1: the match moves on */
+	        "Action: edit\npath: lib/net.py\nsearch:\n<<<\nx = 1\nz = "
+	        "3\n>>>\nreplace:\n<<<\nq\n"
+	        ">>>\n",
+	        /* a line that starts like the closing one is content when the file has it */
+	        "Action: edit\npath: lib/net.py\nsearch:\n<<<\nx = 1\n>>> doc\n>>>\nreplace:\n<<<\n"
+	        "\n>>>\n",
+	        /* the replacement is free */
+	        "Action: edit\npath: lib/net.py\nsearch:\n<<<\ndef "
+	        "open_limit(n):\n>>>\nreplace:\n<<<\n"
+	        "def close_limit(n):\n>>>\n",
+	};
+	int calls = 0;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		lc_constraint *c = make_files(&calls);
+		long got = first_refused(c, bad[i]);
+		if (got != at[i])
+			fail_msg("case %zu: refused at %ld, not %ld: %s", i, got, at[i], bad[i]);
+		lc_constraint_free(c);
+	}
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		lc_constraint *c = make_files(&calls);
+		lc_parsed_msg m;
+		feed_ok(c, good[i]);
+		assert_true(lc_constraint_allows_end(c));
+		assert_int_equal(
+		        lc_toolcall_parse(LC_CALL_REACT, good[i], strlen(good[i]), tools, &m), 0);
+		lc_parsed_msg_release(&m);
+		lc_constraint_free(c);
+	}
+	assert_true(calls > 0);
+
+	/* Without files set, and for a search given before its path, nothing is bound. */
+	{
+		lc_constraint *c = make(LC_CALL_REACT);
+		feed_ok(c, "Action: edit\npath: elsewhere.py\nsearch: x\n");
+		lc_constraint_free(c);
+		c = make_files(&calls);
+		feed_ok(c, "Action: edit\nsearch:\n<<<\nanything\n>>>\npath: lib/net.py\n");
+		lc_constraint_free(c);
+	}
 }
 
 /* The same bounds in the ReAct format, where values end at a newline or the message's end. */
@@ -613,8 +765,10 @@ int main(void)
 	        cmocka_unit_test(test_hermes_refusals),
 	        cmocka_unit_test(test_end_only_when_complete),
 	        cmocka_unit_test(test_react_call),
+	        cmocka_unit_test(test_react_files),
 	        cmocka_unit_test(test_llama3_and_mistral),
 	        cmocka_unit_test(test_random_walks_always_parse),
+	        cmocka_unit_test(test_random_walks_files),
 	        cmocka_unit_test(test_real_tool_bounds),
 	        cmocka_unit_test(test_react_bounds),
 	        cmocka_unit_test(test_lengths_and_items),

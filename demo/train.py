@@ -318,6 +318,8 @@ def main():
     ap.add_argument("--batch-tokens", type=int, default=2048,
                     help="tokens per batch, not counting the shared system turn")
     ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--save-minutes", type=float, default=10.0,
+                    help="write the checkpoint and the GGUF this often while training")
     for key in ("n_embd", "n_layer", "n_head", "n_head_kv", "n_ff"):
         ap.add_argument("--" + key.replace("_", "-"), type=int, default=CONFIG[key],
                         help="the model's %s (default %d)" % (key, CONFIG[key]))
@@ -391,6 +393,23 @@ def main():
     log = open(os.path.join(a.out, "train-log.tsv"), "w")
     log.write("step\tseconds\ttokens\tloss\tlr\n")
     step, seen, epoch, ema = step0, seen0, 0, None
+
+    def save(el):
+        """Write checkpoint.pt (resumable), lcode-demo.gguf and train-facts.json."""
+        total = el + (ckpt.get("seconds", 0) if ckpt else 0)
+        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step,
+                    "seen": seen, "seconds": total, "tokens": v.tokens, "types": v.types,
+                    "merges": v.merges}, os.path.join(a.out, "checkpoint.pt"))
+        facts = {"corpus_version": CORPUS_VERSION, "seed": a.seed, "steps": step,
+                 "train_seconds": int(total), "tokens_seen": seen,
+                 "final_loss": "%.4f" % ema, "parameters": n_params,
+                 "command": " ".join(sys.argv)}
+        export(model, v, os.path.join(a.out, "lcode-demo.gguf"), facts)
+        with open(os.path.join(a.out, "train-facts.json"), "w") as f:
+            json.dump(facts, f, indent=1)
+        return total
+
+    next_save = a.save_minutes * 60.0
     done = False
     while not done:
         epoch += 1
@@ -421,21 +440,11 @@ def main():
                 log.flush()
                 print("step %d epoch %d  %.0f s  %.0f tok/s  loss %.4f  lr %.5f" % (
                     step, epoch, el, seen / el, ema, lr), flush=True)
-    el = time.time() - start
-    torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step,
-                "seen": seen, "tokens": v.tokens, "types": v.types, "merges": v.merges},
-               os.path.join(a.out, "checkpoint.pt"))
-    if ckpt:
-        el += ckpt.get("seconds", 0)
-    facts = {"corpus_version": CORPUS_VERSION, "seed": a.seed, "steps": step,
-             "train_seconds": int(el), "tokens_seen": seen, "final_loss": "%.4f" % ema,
-             "parameters": n_params, "command": " ".join(sys.argv)}
-    export(model, v, os.path.join(a.out, "lcode-demo.gguf"), facts)
-    state = torch.load(os.path.join(a.out, "checkpoint.pt"))
-    state["seconds"] = el
-    torch.save(state, os.path.join(a.out, "checkpoint.pt"))
-    with open(os.path.join(a.out, "train-facts.json"), "w") as f:
-        json.dump(facts, f, indent=1)
+                if el >= next_save:
+                    # A run stopped early still leaves its latest weights.
+                    save(el)
+                    next_save += a.save_minutes * 60.0
+    el = save(time.time() - start)
     print("trained %d steps in %.0f s, loss %.4f; wrote %s" % (
         step, el, ema, os.path.join(a.out, "lcode-demo.gguf")), flush=True)
 

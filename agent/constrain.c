@@ -125,7 +125,7 @@ struct lc_constraint {
 	struct state st;
 };
 
-enum binding { B_NONE, B_PATH, B_QUOTE };
+enum binding { B_NONE, B_PATH, B_DIR_OR_PATH, B_QUOTE };
 
 /* --- schema helpers ---------------------------------------------------- */
 
@@ -313,23 +313,35 @@ static uint8_t binding_of(const lc_constraint *c, const struct state *s, const c
 		if (strcmp(b->tool, tool) != 0)
 			continue;
 		if (strlen(b->path_arg) == n && memcmp(b->path_arg, key, n) == 0)
-			return B_PATH;
+			return b->dirs ? B_DIR_OR_PATH : B_PATH;
 		if (b->quote_arg && strlen(b->quote_arg) == n && memcmp(b->quote_arg, key, n) == 0)
 			return B_QUOTE;
 	}
 	return B_NONE;
 }
 
-/* The listed path that text (n bytes) starts (or, exact, equals); -1 = none. */
-static int32_t path_match(const lc_constraint *c, const char *text, size_t n, int exact)
+/*
+ * The listed path that text (n bytes) starts (or, exact, equals); -1 = none.
+ * With dirs, an exact text may also be a directory holding a listed path
+ * ("src" or "src/" for "src/a.c"; "." for any): then -2.
+ */
+static int32_t path_match(const lc_constraint *c, const char *text, size_t n, int exact, int dirs)
 {
+	int32_t dir = -1;
+
+	if (dirs && (n == 0 || (n == 1 && text[0] == '.')))
+		return exact && n ? -2 : 0;
 	for (size_t i = 0; i < c->files.n_paths; i++) {
 		const char *p = c->files.paths[i];
 		size_t len = strlen(p);
-		if (len >= n && memcmp(p, text, n) == 0 && (!exact || len == n))
+		if (len < n || memcmp(p, text, n) != 0)
+			continue;
+		if (!exact || len == n)
 			return (int32_t)i;
+		if (dirs && (text[n - 1] == '/' || p[n] == '/'))
+			dir = -2;
 	}
-	return -1;
+	return dir;
 }
 
 /* Is there a named, readable, non-empty file to quote? */
@@ -1043,7 +1055,8 @@ static int react_byte(const lc_constraint *c, struct state *s, int b)
 	case R_AFTER_COLON:
 		if (b == '\n') {
 			if (strcmp(react_type(s->val_schema), "string") != 0 ||
-			    schema_enum(s->val_schema) || s->bind == B_PATH)
+			    schema_enum(s->val_schema) || s->bind == B_PATH ||
+			    s->bind == B_DIR_OR_PATH)
 				return 0; /* a path is one line */
 			s->rstate = R_BLOCK_OPEN;
 			s->after_pos = 0;
@@ -1057,7 +1070,7 @@ static int react_byte(const lc_constraint *c, struct state *s, int b)
 		const char *type = react_type(s->val_schema);
 		if (is_c_space(b))
 			return 0;
-		if (s->bind == B_PATH) {
+		if (s->bind == B_PATH || s->bind == B_DIR_OR_PATH) {
 			s->text_len = 0;
 			s->rstate = R_PATH;
 			return react_byte(c, s, b);
@@ -1101,14 +1114,16 @@ static int react_byte(const lc_constraint *c, struct state *s, int b)
 		       enum_match(schema_enum(s->val_schema), s->text, s->text_len, 0) >= 0;
 	case R_PATH:
 		if (b == '\n') {
-			int32_t i = path_match(c, s->text, s->text_len, 1);
-			if (i < 0)
+			int32_t i =
+			        path_match(c, s->text, s->text_len, 1, s->bind == B_DIR_OR_PATH);
+			if (i == -1)
 				return 0;
-			s->file = i;
+			s->file = i; /* -2, a directory: nothing to quote */
 			s->rstate = R_ARG_START;
 			return 1;
 		}
-		return text_add(s, b) && path_match(c, s->text, s->text_len, 0) >= 0;
+		return text_add(s, b) &&
+		       path_match(c, s->text, s->text_len, 0, s->bind == B_DIR_OR_PATH) >= 0;
 	case R_VALUE_END:
 		if (b != '\n')
 			return 0;
@@ -1345,7 +1360,8 @@ int lc_constraint_allows_end(const lc_constraint *c)
 			        (s->block_close == 3 || s->block_close == 4) && s->r_len >= lo &&
 			        (s->bind != B_QUOTE || s->q_len > 0)) ||
 			       (s->rstate == R_PATH &&
-			        path_match(c, s->text, s->text_len, 1) >= 0) ||
+			        path_match(c, s->text, s->text_len, 1, s->bind == B_DIR_OR_PATH) !=
+			                -1) ||
 			       (s->rstate == R_ENUM && enum_match(schema_enum(s->val_schema),
 			                                          s->text, s->text_len, 1) >= 0);
 		}

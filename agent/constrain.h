@@ -63,6 +63,7 @@ void lc_constraint_free(lc_constraint *c);
  */
 typedef struct lc_constraint_bind {
 	const char *tool, *path_arg, *quote_arg;
+	int dirs; /* path_arg may also name a directory holding listed files, or "." */
 } lc_constraint_bind;
 
 typedef struct lc_constraint_files {

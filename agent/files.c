@@ -25,8 +25,9 @@ struct lc_agent_files {
 };
 
 static const lc_constraint_bind binds[] = {
-        {"read_file", "path", NULL},
-        {"edit", "path", "search"},
+        {"read_file", "path", NULL, 0},
+        {"edit", "path", "search", 0},
+        {"search", "path", NULL, 1},
 };
 
 static int read_file(void *ud, size_t i, const char **text, size_t *len)

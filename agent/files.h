@@ -3,7 +3,8 @@
  * them (lc_constraint_set_files, constrain.h).
  *
  * Bindings: read_file's path and edit's path must name a listed file, and
- * edit's search must be whole lines of it. The list is what list_files shows
+ * edit's search must be whole lines of it; search's path names a listed file
+ * or a directory holding some. The list is what list_files shows
  * for the whole repository (tools/fs.h: ignored files left out); a repository
  * with more than LC_AGENT_FILES_MAX files, or a path over 255 bytes, gets no
  * file constraint at all rather than a partial one. Contents are read when a

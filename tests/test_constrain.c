@@ -37,6 +37,9 @@ static const char *tools_json =
         "{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\"},"
         "\"search\":{\"type\":\"string\"},\"replace\":{\"type\":\"string\"}},"
         "\"required\":[\"path\",\"search\",\"replace\"],\"additionalProperties\":false}}},"
+        "{\"type\":\"function\",\"function\":{\"name\":\"grep\",\"parameters\":"
+        "{\"type\":\"object\",\"properties\":{\"path\":{\"type\":\"string\"}},"
+        "\"additionalProperties\":false}}},"
         /* bounds: lengths in code points, integers on both sides of zero */
         "{\"type\":\"function\",\"function\":{\"name\":\"tune\",\"parameters\":"
         "{\"type\":\"object\",\"properties\":{\"tag\":{\"type\":\"string\",\"minLength\":2,"
@@ -158,9 +161,10 @@ static int file_read(void *ud, size_t i, const char **text, size_t *len)
 
 static lc_constraint *make_files(int *calls)
 {
-	static const lc_constraint_bind binds[] = {{"read_file", "path", NULL},
-	                                           {"edit", "path", "search"}};
-	lc_constraint_files f = {file_paths, 2, binds, 2, file_read, calls};
+	static const lc_constraint_bind binds[] = {{"read_file", "path", NULL, 0},
+	                                           {"edit", "path", "search", 0},
+	                                           {"grep", "path", NULL, 1}};
+	lc_constraint_files f = {file_paths, 2, binds, 3, file_read, calls};
 	lc_constraint *c = make(LC_CALL_REACT);
 
 	lc_constraint_set_files(c, &f);
@@ -332,8 +336,8 @@ static int quote_in_file(const char *text, const lc_parsed_msg *m)
 		const cJSON *path = cJSON_GetObjectItem(m->calls[i].args, "path");
 		const cJSON *search = cJSON_GetObjectItem(m->calls[i].args, "search");
 		const char *f = NULL, *hit;
-		if (!cJSON_IsString(path))
-			continue;
+		if (!cJSON_IsString(path) || strcmp(m->calls[i].name, "grep") == 0)
+			continue; /* grep's path may be a directory: test_react_files */
 		for (size_t k = 0; k < 2; k++)
 			if (strcmp(path->valuestring, file_paths[k]) == 0)
 				f = file_texts[k];
@@ -574,14 +578,23 @@ static void test_react_files(void **state)
 	        "Action: edit\npath: lib/net.py\nsearch:\n<<<\n>>>\n",
 	        /* ">>" followed by text that is not in the file: at the second 'x' */
 	        "Action: edit\npath: lib/net.py\nsearch:\n<<<\nx = 1\n>>x",
+	        /* a directory only where one may be named, and only a whole one */
+	        "Action: read_file\npath: lib\n",
+	        "Action: grep\npath: li\n",
+	        "Action: grep\npath: lib/n\n",
 	};
 	const long at[] = {
-	        nth(bad[0], 's', 1),  nth(bad[1], '\n', 2), nth(bad[2], ' ', 3),
-	        nth(bad[3], 'x', 1),  nth(bad[4], 'r', 2),  nth(bad[5], 'x', 1),
-	        nth(bad[6], '\n', 5), nth(bad[7], 'x', 2),
+	        nth(bad[0], 's', 1),  nth(bad[1], '\n', 2),  nth(bad[2], ' ', 3),
+	        nth(bad[3], 'x', 1),  nth(bad[4], 'r', 2),   nth(bad[5], 'x', 1),
+	        nth(bad[6], '\n', 5), nth(bad[7], 'x', 2),   nth(bad[8], '\n', 2),
+	        nth(bad[9], '\n', 2), nth(bad[10], '\n', 2),
 	};
 	static const char *const good[] = {
 	        "Action: read_file\npath: lib/net_test.py\n",
+	        "Action: grep\npath: lib\n",
+	        "Action: grep\npath: lib/\n",
+	        "Action: grep\npath: .\n",
+	        "Action: grep\npath: lib/net.py\n",
 	        /* the last line, without its newline in the file */
 	        "Action: edit\npath: lib/net_test.py\nsearch:\n<<<\n    pass\n>>>\nreplace:\n<<<\n"
 	        "    return\n>>>\n",

@@ -84,6 +84,18 @@ static const struct vcase cases[] = {
          "        return (1,\n    2)\n    return 2\n",
          0, NULL},
         {"python already broken", "p.py", "def f():\nreturn 1\n", "def f():\nreturn 2\n", 0, NULL},
+        /* python brackets: the messages and lines CPython 3.11 gives for these texts */
+        {"python: extra ')'", "p.py", PYF, "def f(x, 1)):\n    return 2\n", LC_VALIDATE_PYTHON,
+         "p.py:1: unmatched ')'"},
+        {"python: ']' closes '('", "p.py", PYF, "def f(x):\n    return (1,\n      2]\n",
+         LC_VALIDATE_PYTHON,
+         "p.py:3: closing parenthesis ']' does not match opening parenthesis '(' on line 2"},
+        {"python: '[' never closed", "p.py", PYF, "def f(x):\n    return [1,\n", LC_VALIDATE_PYTHON,
+         "p.py:2: '[' was never closed"},
+        {"python: docstring never closed", "p.py", PYF, "def f(x):\n    \"\"\"Doc.\n    return 2\n",
+         LC_VALIDATE_PYTHON, "p.py:2: unterminated triple-quoted string literal"},
+        {"python: brackets in strings and comments", "p.py", PYF,
+         "def f(x):\n    s = \")]}\" + '(['  # ({\n    return f\"{x}\"\n", 0, NULL},
 
         /* brackets */
         {"C: brace removed", "b.c", CF,

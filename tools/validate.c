@@ -11,6 +11,7 @@
 
 /* Python's own limit on nested indentation levels (Parser/tokenizer.c MAXINDENT). */
 #define PY_MAX_INDENT 100
+#define PY_MAX_PAREN  200 /* CPython's MAXLEVEL: nested brackets */
 /* Longest periodic block the repeat rule looks for, lines. */
 #define REPEAT_MAX_BLOCK 200
 
@@ -303,6 +304,9 @@ static int check_elision(const lc_line *o, size_t no, const lc_line *l, const lc
  * Python reference, 2.1.8: indentation of each logical line (tabs to the next
  * multiple of 8) is compared with a stack; the tokenizer also measures with a
  * tab size of 1 and reports inconsistent tabs/spaces when the two disagree.
+ * Brackets outside strings and comments must match as CPython's tokenizer
+ * has them (Parser/tokenizer.c; its messages), and a triple-quoted string
+ * must end.
  */
 static int check_python(const lc_line *l, size_t n, finding *f)
 {
@@ -311,6 +315,9 @@ static int check_python(const lc_line *l, size_t n, finding *f)
 	int depth = 0, cont = 0, pending = 0;
 	char q = 0; /* open string quote */
 	int triple = 0;
+	size_t q_line = 0;
+	char br[PY_MAX_PAREN]; /* the open brackets, and their lines */
+	size_t br_line[PY_MAX_PAREN];
 
 	c8s[0] = 0;
 	c1s[0] = 0;
@@ -392,6 +399,7 @@ static int check_python(const lc_line *l, size_t n, finding *f)
 				break;
 			if (c == '"' || c == '\'') {
 				q = c;
+				q_line = i + 1;
 				triple = k + 2 < len && s[k + 1] == c && s[k + 2] == c;
 				if (triple)
 					k += 2;
@@ -401,10 +409,28 @@ static int check_python(const lc_line *l, size_t n, finding *f)
 				cont = 1;
 				break;
 			}
-			if (c == '(' || c == '[' || c == '{')
-				depth++;
-			else if ((c == ')' || c == ']' || c == '}') && depth > 0)
+			if (c == '(' || c == '[' || c == '{') {
+				if (depth == PY_MAX_PAREN) {
+					say(f, i + 1, "too many nested parentheses");
+					return 1;
+				}
+				br[depth] = c;
+				br_line[depth++] = i + 1;
+			} else if (c == ')' || c == ']' || c == '}') {
+				char want = c == ')' ? '(' : c == ']' ? '[' : '{';
+				if (depth == 0) {
+					say(f, i + 1, "unmatched '%c'", c);
+					return 1;
+				}
+				if (br[depth - 1] != want) {
+					say(f, i + 1,
+					    "closing parenthesis '%c' does not match opening "
+					    "parenthesis '%c' on line %zu",
+					    c, br[depth - 1], br_line[depth - 1]);
+					return 1;
+				}
 				depth--;
+			}
 			if (c != ' ' && c != '\t' && c != '\f' && c != '\r')
 				last = c;
 		}
@@ -421,6 +447,14 @@ static int check_python(const lc_line *l, size_t n, finding *f)
 			if (pending)
 				colon_line = i + 1;
 		}
+	}
+	if (q) {
+		say(f, q_line, "unterminated triple-quoted string literal");
+		return 1;
+	}
+	if (depth > 0) {
+		say(f, br_line[depth - 1], "'%c' was never closed", br[depth - 1]);
+		return 1;
 	}
 	if (pending) {
 		say(f, colon_line, "expected an indented block after this line");

@@ -15,7 +15,10 @@
  *                         file (unexpected indent, a dedent to a level that
  *                         never opened, no indented block after ':',
  *                         inconsistent tabs and spaces: Python reference,
- *                         "Lexical analysis", 2.1.8 Indentation);
+ *                         "Lexical analysis", 2.1.8 Indentation), or its
+ *                         brackets (unmatched, mismatched or never closed,
+ *                         outside strings and comments) or leaves a
+ *                         triple-quoted string open, with CPython's messages;
  *   LC_VALIDATE_BRACKETS  unbalances (), [], {} - or leaves a string or
  *                         comment open - in C, C++, Java, JavaScript,
  *                         TypeScript, Go, Rust or JSON (by extension);

@@ -48,13 +48,19 @@ static int parse_long(const char *v, long lo, long hi, long *out)
 	return 0;
 }
 
-/* A model path as written, made absolute against base when it is relative. */
+/*
+ * A model path as written, made absolute against base when it is relative.
+ * A name - no '/' and no ".gguf" ending: "demo", or one of 'lcode models' -
+ * stays as written, for lc_models_resolve.
+ */
 static char *model_path(const char *v, const char *base)
 {
 	const char *home = getenv("HOME");
-	size_t n;
+	size_t n = strlen(v);
 	char *out;
 
+	if (!strchr(v, '/') && !(n >= 5 && strcmp(v + n - 5, ".gguf") == 0))
+		return strdup(v);
 	if (v[0] == '~' && v[1] == '/' && home && home[0])
 		base = home, v += 2;
 	else if (v[0] == '/' || !base || !base[0])

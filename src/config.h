@@ -10,7 +10,9 @@
  * value may be quoted with "..." (then it may hold '#' and leading or
  * trailing blanks; \" and \\ stand for " and \). Keys:
  *
- *   model                 the GGUF model file (relative: to the file's base, see below)
+ *   model                 the GGUF model file (relative: to the file's base, see below),
+ *                         or a model name (no '/', no .gguf ending: demo, or one of
+ *                         'lcode models'), kept as written
  *   approval              ask | auto-edit | full-auto
  *   ctx, threads          whole numbers
  *   temp                  a number >= 0

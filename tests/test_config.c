@@ -102,6 +102,12 @@ static void test_format(void **state)
 	assert_string_equal(c.remote_model, "qwen2.5-coder:7b");
 	assert_int_equal(c.remote_timeout, 45);
 	lc_config_release(&c);
+
+	/* a model name (no '/', no .gguf ending) stays a name, not a path under the base */
+	text = "model = demo\n";
+	assert_int_equal(lc_config_parse(&c, "cfg", "/base", text, strlen(text)), 0);
+	assert_string_equal(c.model, "demo");
+	lc_config_release(&c);
 }
 
 /* Each bad file: the message names the file and the line, and nothing is taken. */

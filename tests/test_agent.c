@@ -24,6 +24,7 @@
 #include <cjson/cJSON.h>
 
 #include "agent/agent.h"
+#include "agent/files.h"
 #include "agent/backend.h"
 #include "agent/toolcall.h"
 #include "runtime/gguf.h"
@@ -399,6 +400,42 @@ static void test_react_search_quotes_file(void **state)
 	lc_parsed_msg_release(&pm);
 	assert_true(event(f, LC_EV_STATS, 0)->stats.n_rejected > 0);
 	assert_file(f, "notes.txt", USER_WORK);
+}
+
+/*
+ * agent/files.c lists what list_files shows (the fixture's three files) and
+ * reads each byte for byte; a refresh sees a file written since.
+ */
+static void test_files_listed_and_read(void **state)
+{
+	struct fx *f = *state;
+	lc_agent_files *af;
+	const lc_constraint_files *set;
+	const char *text;
+	size_t len, i, found = 0;
+
+	assert_int_equal(lc_agent_files_new(&af, lc_toolbox_repo(f->tb)), 0);
+	set = lc_agent_files_refresh(af);
+	assert_non_null(set);
+	assert_int_equal(set->n_paths, 3);
+	for (i = 0; i < set->n_paths; i++) {
+		const char *want = strcmp(set->paths[i], "calc.py") == 0     ? CALC_PY
+		                   : strcmp(set->paths[i], "sub/m.py") == 0  ? M_PY
+		                   : strcmp(set->paths[i], "notes.txt") == 0 ? USER_WORK
+		                                                             : NULL;
+		assert_non_null(want);
+		assert_int_equal(set->read(set->ud, i, &text, &len), 0);
+		assert_int_equal(len, strlen(want));
+		assert_memory_equal(text, want, len);
+		found++;
+	}
+	assert_int_equal(found, 3);
+	assert_int_not_equal(set->read(set->ud, 3, &text, &len), 0);
+	testrepo_write(f->dir, "new.py", "x = 1\n", (size_t)-1);
+	set = lc_agent_files_refresh(af);
+	assert_non_null(set);
+	assert_int_equal(set->n_paths, 4);
+	lc_agent_files_free(af);
 }
 
 static void test_unknown_tool(void **state)
@@ -798,6 +835,7 @@ int main(void)
 	        T(test_malformed_call_unconstrained),
 	        T(test_malformed_call_constrained),
 	        T(test_react_search_quotes_file),
+	        T(test_files_listed_and_read),
 	        T(test_unknown_tool),
 	        T(test_looping_answer_cut),
 	        T(test_repeated_call_stopped),

@@ -218,9 +218,10 @@ static const cJSON *props_of(const cJSON *schema)
 	return cJSON_GetObjectItemCaseSensitive(schema, "properties");
 }
 
-static uint64_t required_bits(const cJSON *schema)
+/* The property bits of the names in list (a JSON array of strings). */
+static uint64_t name_bits(const cJSON *schema, const cJSON *req)
 {
-	const cJSON *req = cJSON_GetObjectItemCaseSensitive(schema, "required"), *r, *p;
+	const cJSON *r, *p;
 	uint64_t bits = 0;
 
 	cJSON_ArrayForEach(r, req)
@@ -259,6 +260,23 @@ static int key_match(const cJSON *schema, uint64_t seen, const char *text, size_
 static const cJSON *prop_at(const cJSON *schema, int idx)
 {
 	return cJSON_GetArrayItem(props_of(schema), idx);
+}
+
+static uint64_t required_bits(const cJSON *schema)
+{
+	return name_bits(schema, cJSON_GetObjectItemCaseSensitive(schema, "required"));
+}
+
+/* What property idx, once given, makes required too ("dependentRequired"). */
+static uint64_t dependent_bits(const cJSON *schema, int idx)
+{
+	const cJSON *p = prop_at(schema, idx);
+
+	return p ? name_bits(schema,
+	                     cJSON_GetObjectItemCaseSensitive(
+	                             cJSON_GetObjectItemCaseSensitive(schema, "dependentRequired"),
+	                             p->string))
+	         : 0;
 }
 
 /* Does text start (or, exact, equal) a string in list? For enums and tool names. */
@@ -752,6 +770,7 @@ static int object_byte(const lc_constraint *c, struct state *s, struct frame *f,
 			f->key_idx = (int8_t)idx;
 			if (idx >= 0) {
 				f->seen |= 1ull << idx;
+				f->required |= dependent_bits(f->schema, idx);
 				f->val_schema = prop_at(f->schema, idx);
 			} else {
 				const cJSON *extra = cJSON_GetObjectItemCaseSensitive(
@@ -1041,6 +1060,7 @@ static int react_byte(const lc_constraint *c, struct state *s, int b)
 			if (idx < 0 || s->text_len == 0)
 				return 0; /* ReAct arguments must be declared properties */
 			s->seen |= 1ull << idx;
+			s->required |= dependent_bits(params, idx);
 			s->val_schema = prop_at(params, idx);
 			s->bind = binding_of(c, s, s->text, s->text_len);
 			if (s->bind == B_QUOTE && !quotable(c, s))

@@ -9,7 +9,8 @@
  * only bytes that keep the text a valid prefix of a call to a registered tool
  * with schema-valid arguments are allowed: tool names, argument names, value
  * types (string, integer, number, boolean, enum, nested objects and arrays),
- * required arguments before the call may close, and the bounds of
+ * required arguments before the call may close (with "dependentRequired":
+ * an argument given makes the ones it lists required), and the bounds of
  * lc_schema_validate's subset (tools/schema.h): minimum/maximum of integers,
  * minLength/maxLength of strings in code points (as schema.c counts them,
  * after JSON unescaping or ReAct trimming), minItems/maxItems of arrays.

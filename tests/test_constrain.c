@@ -642,6 +642,35 @@ static void test_react_files(void **state)
 	}
 }
 
+/*
+ * lcode's edit tool: search needs replace and replace needs search
+ * ("dependentRequired", tools/tool.c), so a call may not end with only one of
+ * them, while a call with neither (blocks, or nothing yet) may.
+ */
+static void test_dependent_required(void **state)
+{
+	cJSON *real = real_tools();
+	lc_constraint *c;
+
+	assert_int_equal(lc_constraint_new(&c, LC_CALL_REACT, real), 0);
+	feed_ok(c, "Action: edit\npath: a.py\n");
+	assert_true(lc_constraint_allows_end(c));
+	feed_ok(c, "search:\n<<<\nx\n>>>\n");
+	assert_false(lc_constraint_allows_end(c));
+	feed_ok(c, "replace:\n<<<\ny\n>>>\n");
+	assert_true(lc_constraint_allows_end(c));
+	lc_constraint_free(c);
+
+	assert_int_equal(lc_constraint_new(&c, LC_CALL_HERMES, real), 0);
+	feed_ok(c, "<tool_call>{\"name\": \"edit\", \"arguments\": {\"path\": \"a\", "
+	           "\"replace\": \"y\"");
+	assert_false(lc_constraint_allows(c, "}", 1));
+	feed_ok(c, ", \"search\": \"x\"}}</tool_call>");
+	assert_true(lc_constraint_allows_end(c));
+	lc_constraint_free(c);
+	cJSON_Delete(real);
+}
+
 /* The same bounds in the ReAct format, where values end at a newline or the message's end. */
 static void test_react_bounds(void **state)
 {
@@ -779,6 +808,7 @@ int main(void)
 	        cmocka_unit_test(test_end_only_when_complete),
 	        cmocka_unit_test(test_react_call),
 	        cmocka_unit_test(test_react_files),
+	        cmocka_unit_test(test_dependent_required),
 	        cmocka_unit_test(test_llama3_and_mistral),
 	        cmocka_unit_test(test_random_walks_always_parse),
 	        cmocka_unit_test(test_random_walks_files),

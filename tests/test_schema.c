@@ -49,6 +49,19 @@ static void test_missing_required(void **state)
 	assert_non_null(strstr(lc_err_msg(), "missing required argument 'path'"));
 }
 
+/* JSON Schema 2020-12, 6.5.4 dependentRequired: a property present needs the ones it lists. */
+static void test_dependent_required(void **state)
+{
+	static const char *const sch = "{\"type\":\"object\",\"properties\":{\"a\":{},\"b\":{}},"
+	                               "\"dependentRequired\":{\"a\":[\"b\"]}}";
+
+	assert_int_equal(check(sch, "{\"a\":1}"), LC_EPARSE);
+	assert_non_null(strstr(lc_err_msg(), "argument 'a' needs 'b' too"));
+	assert_int_equal(check(sch, "{\"a\":1,\"b\":2}"), 0);
+	assert_int_equal(check(sch, "{\"b\":2}"), 0);
+	assert_int_equal(check(sch, "{}"), 0);
+}
+
 static void test_unknown_argument(void **state)
 {
 	assert_int_equal(check(read_file_schema, "{\"path\":\"a\",\"line\":3}"), LC_EPARSE);
@@ -99,6 +112,7 @@ int main(void)
 	        cmocka_unit_test(test_valid_arguments),
 	        cmocka_unit_test(test_missing_required),
 	        cmocka_unit_test(test_unknown_argument),
+	        cmocka_unit_test(test_dependent_required),
 	        cmocka_unit_test(test_wrong_types),
 	        cmocka_unit_test(test_bounds_and_enum),
 	        cmocka_unit_test(test_type_lists_and_number),

@@ -116,6 +116,22 @@ static int check_object(const cJSON *schema, const cJSON *v, struct where *w)
 	}
 	cJSON_ArrayForEach(item, v)
 	{
+		const cJSON *needs = cJSON_GetObjectItemCaseSensitive(
+		        cJSON_GetObjectItemCaseSensitive(schema, "dependentRequired"),
+		        item->string);
+		const cJSON *n;
+		cJSON_ArrayForEach(n, needs)
+		{
+			if (!cJSON_IsString(n))
+				return lc_err_set(LC_EUNSUPPORTED,
+				                  "schema: 'dependentRequired' must list strings");
+			if (!cJSON_GetObjectItemCaseSensitive(v, n->valuestring))
+				return lc_err_set(LC_EPARSE, "%s: argument '%s' needs '%s' too",
+				                  where_str(w), item->string, n->valuestring);
+		}
+	}
+	cJSON_ArrayForEach(item, v)
+	{
 		sub = props ? cJSON_GetObjectItemCaseSensitive(props, item->string) : NULL;
 		if (!sub) {
 			if (cJSON_IsFalse(extra))
@@ -214,11 +230,16 @@ static int check_scalar(const cJSON *schema, const cJSON *v, struct where *w)
 }
 
 static const char *const known_keywords[] = {
-        "type",        "properties", "required", "additionalProperties",
-        "items",       "enum",       "minimum",  "maximum",
-        "minLength",   "maxLength",  "minItems", "maxItems",
-        "description", "title",      "default",  "examples",
-        "$schema",     NULL,
+        "type",        "properties",
+        "required",    "additionalProperties",
+        "items",       "enum",
+        "minimum",     "maximum",
+        "minLength",   "maxLength",
+        "minItems",    "maxItems",
+        "description", "title",
+        "default",     "examples",
+        "$schema",     "dependentRequired",
+        NULL,
 };
 
 static int validate(const cJSON *schema, const cJSON *v, struct where *w)

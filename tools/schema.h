@@ -4,6 +4,7 @@
  * The subset of JSON Schema (draft 2020-12, "Validation" vocabulary) that
  * tool schemas use: "type" (object, array, string, integer, number,
  * boolean, null; a string or an array of them), "properties", "required",
+ * "dependentRequired" (an object's property that needs others with it),
  * "additionalProperties" (false or a schema), "items", "enum", "minimum",
  * "maximum", "minLength", "maxLength", "minItems", "maxItems". Keywords
  * outside the subset ("description", "title", "default", "examples") are

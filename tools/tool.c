@@ -821,7 +821,9 @@ static const struct tool_def tools[] = {
          "\"search\":{\"type\":\"string\",\"description\":\"exact lines to replace\"},"
          "\"replace\":{\"type\":\"string\",\"description\":\"the lines to put instead\"},"
          "\"blocks\":{\"type\":\"string\",\"description\":\"several SEARCH/REPLACE blocks\"}},"
-         "\"required\":[\"path\"],\"additionalProperties\":false}",
+         "\"required\":[\"path\"],"
+         "\"dependentRequired\":{\"search\":[\"replace\"],\"replace\":[\"search\"]},"
+         "\"additionalProperties\":false}",
          t_edit},
         {"apply_patch", LC_TOOL_EDIT,
          "{\"type\":\"object\",\"properties\":{"

@@ -670,9 +670,10 @@ static int step(lc_agent *a, lc_chat_msg **view, lc_buf *text, lc_call_guard *gu
 		return lc_err_set(LC_ENOMEM, "out of memory");
 	*view = grown;
 	make_req(a, &req, *view);
-	if (req.constrain && a->files)
-		req.files =
-		        lc_agent_files_refresh(a->files); /* the last step may have changed them */
+	/* Only ReAct calls are held to the files (constrain.h); the last step may have
+	 * changed them. */
+	if (req.constrain && a->files && a->o.backend->style.fmt == LC_CALL_REACT)
+		req.files = lc_agent_files_refresh(a->files);
 	lc_buf_reset(text);
 	rc = lc_backend_complete(a->o.backend, &req, text, &st);
 	emit(a, LC_EV_STATS, NULL, NULL, NULL, 0, &st);

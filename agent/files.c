@@ -15,9 +15,10 @@ enum { UNREAD, READ, FAILED };
 
 struct lc_agent_files {
 	lc_repo *repo;
-	lc_buf list;        /* list_files output, newlines turned to NULs */
+	lc_buf list; /* list_files output, newlines turned to NULs */
+	/* LC_AGENT_FILES_MAX entries each */
 	const char **paths; /* into list */
-	size_t n, cap;
+	size_t n;
 	char **text; /* per path, owned, read on first need */
 	size_t *len;
 	unsigned char *state;
@@ -55,8 +56,16 @@ int lc_agent_files_new(lc_agent_files **out, lc_repo *repo)
 {
 	lc_agent_files *f = calloc(1, sizeof(*f));
 
-	if (!f)
+	if (f) {
+		f->paths = calloc(LC_AGENT_FILES_MAX, sizeof(*f->paths));
+		f->text = calloc(LC_AGENT_FILES_MAX, sizeof(*f->text));
+		f->len = calloc(LC_AGENT_FILES_MAX, sizeof(*f->len));
+		f->state = calloc(LC_AGENT_FILES_MAX, 1);
+	}
+	if (!f || !f->paths || !f->text || !f->len || !f->state) {
+		lc_agent_files_free(f);
 		return lc_err_set(LC_ENOMEM, "out of memory");
+	}
 	f->repo = repo;
 	lc_buf_init(&f->list, (size_t)LC_AGENT_FILES_MAX * (PATH_BYTES_MAX + 1) + 4096);
 	*out = f;
@@ -83,34 +92,6 @@ void lc_agent_files_free(lc_agent_files *f)
 	free(f);
 }
 
-/* Room for n paths. */
-static int reserve(lc_agent_files *f, size_t n)
-{
-	const char **p;
-	char **t;
-	size_t *l;
-	unsigned char *s;
-
-	if (n <= f->cap)
-		return 0;
-	p = realloc(f->paths, n * sizeof(*p));
-	if (p)
-		f->paths = p;
-	t = realloc(f->text, n * sizeof(*t));
-	if (t)
-		f->text = t;
-	l = realloc(f->len, n * sizeof(*l));
-	if (l)
-		f->len = l;
-	s = realloc(f->state, n);
-	if (s)
-		f->state = s;
-	if (!p || !t || !l || !s)
-		return LC_ENOMEM;
-	f->cap = n;
-	return 0;
-}
-
 const lc_constraint_files *lc_agent_files_refresh(lc_agent_files *f)
 {
 	lc_fs_list_opts o = {LC_AGENT_FILES_MAX, (size_t)LC_AGENT_FILES_MAX * (PATH_BYTES_MAX + 1)};
@@ -118,8 +99,7 @@ const lc_constraint_files *lc_agent_files_refresh(lc_agent_files *f)
 
 	forget(f);
 	lc_buf_reset(&f->list);
-	if (lc_fs_list(f->repo, NULL, NULL, &o, &f->list) < 0 || !f->list.data ||
-	    reserve(f, LC_AGENT_FILES_MAX)) {
+	if (lc_fs_list(f->repo, NULL, NULL, &o, &f->list) < 0 || !f->list.data) {
 		lc_err_clear();
 		return NULL;
 	}

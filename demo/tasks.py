@@ -419,6 +419,14 @@ def task_explain(rng):
     return t
 
 
+def pre_commit_request(request, paths):
+    """The request as `lcode pre-commit` gives it to the model over the staged
+    files paths (build_request in src/cmd_pre_commit.c)."""
+    return ("%s\n\nThis is a pre-commit pass over the files staged for commit. You may "
+            "change only these files: %s. Do not change any other file: such edits are "
+            "refused." % (request, ", ".join(paths)))
+
+
 KINDS = {
     "rename": task_rename,
     "docstring": task_docstring,

@@ -37,14 +37,15 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-	        "usage: lcode pre-commit [--model PATH] [--script FILE]\n"
+	        "usage: lcode pre-commit [--model PATH] [--script FILE] [--dump-prompt FILE]\n"
 	        "\nRun the request set as pre-commit.request in .lcode/config over the files\n"
 	        "staged for commit, as the hook 'lcode hook install' writes does. Staged files\n"
 	        "with unstaged changes are skipped. When the request is done, its changes\n"
 	        "are staged and the exit status is 0; otherwise they are undone and it is 1,\n"
 	        "which stops the commit. Exit status: 0 done, 1 failed, 2 usage, 3 model.\n"
 	        "\n  --model PATH    the GGUF model file (or LCODE_MODEL, or model in the config)\n"
-	        "  --script FILE   let a script speak for the model (for tests)\n");
+	        "  --script FILE   let a script speak for the model (for tests)\n"
+	        "  --dump-prompt FILE  write the conversation, as the model sees it, to FILE\n");
 }
 
 /* Use the index git gives the hook, when it gives one. */
@@ -116,11 +117,12 @@ static int undo_changes(struct lc_session *s, size_t n_changed)
 
 int lc_cmd_pre_commit(int argc, char **argv)
 {
-	enum { OPT_MODEL = 256, OPT_SCRIPT };
+	enum { OPT_MODEL = 256, OPT_SCRIPT, OPT_DUMP_PROMPT };
 	static const struct option opts[] = {
 	        {"help", no_argument, NULL, 'h'},
 	        {"model", required_argument, NULL, OPT_MODEL},
 	        {"script", required_argument, NULL, OPT_SCRIPT},
+	        {"dump-prompt", required_argument, NULL, OPT_DUMP_PROMPT},
 	        {NULL, 0, NULL, 0},
 	};
 	const char *index_env = getenv("GIT_INDEX_FILE");
@@ -145,6 +147,9 @@ int lc_cmd_pre_commit(int argc, char **argv)
 			break;
 		case OPT_SCRIPT:
 			ro.script = optarg;
+			break;
+		case OPT_DUMP_PROMPT:
+			ro.dump_prompt = optarg;
 			break;
 		default:
 			usage(stderr);

@@ -71,6 +71,37 @@ with tempfile.TemporaryDirectory() as d:
             same = all(open(os.path.join(repo, p)).read() == text
                        for p, text in t.expected.items())
             check("%s task %d: the repository ends as expected" % (t.kind, i), same)
+    # The pre-commit hook words the request itself (src/cmd_pre_commit.c); the
+    # corpus's pre-commit sessions must carry that wording. The task's file is
+    # staged over an empty committed one, so it is the file the hook runs on.
+    for kind in ("rename", "docstring", "unused_import"):
+        t = tasks.make_task(rng, kind)
+        configured = t.request
+        t.request = tasks.pre_commit_request(configured, sorted(t.expected))
+        repo = os.path.join(d, "pre-commit-" + kind)
+        corpus.git_repo(dict(t.files, **{p: "" for p in t.expected}), repo)
+        for p, text in t.files.items():
+            with open(os.path.join(repo, p), "w") as f:
+                f.write(text)
+        subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+        os.makedirs(os.path.join(repo, ".lcode"))
+        with open(os.path.join(repo, ".lcode", "config"), "w") as f:
+            f.write('pre-commit.request = "%s"\n' % configured.replace("\\", "\\\\")
+                    .replace('"', '\\"'))
+        script = os.path.join(d, "script-pre-commit-" + kind)
+        with open(script, "w") as f:
+            f.write("\n--- turn ---\n".join(t.turns))
+        dump = os.path.join(d, "dump-pre-commit-" + kind)
+        p = subprocess.run([lcode, "pre-commit", "--model", vocab_gguf, "--script", script,
+                            "--dump-prompt", dump], cwd=repo, capture_output=True, text=True,
+                           timeout=120)
+        if p.returncode != 0 or not os.path.exists(dump):
+            check("pre-commit %s task runs" % kind, False, p.stderr.strip()[-300:])
+            continue
+        got = open(dump).read()
+        want = tasks.render_session(got[:got.index("<|im_start|>user\n")], t)
+        check("pre-commit %s task: lcode renders what the training renderer renders" % kind,
+              got == want, "" if got == want else first_difference(got, want))
     trained = os.path.join(SRC, "demo", "system.txt")
     if system is not None and os.path.exists(trained):
         check("the system turn is the one the demo model was trained with",

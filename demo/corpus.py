@@ -2,13 +2,15 @@
 """Generate the demo model's corpus: synthetic lcode sessions, rendered as lcode renders them.
 
 usage: corpus.py --lcode PATH --out DIR [--train N] [--heldout N] [--seed S] [-j N]
+                 [--mix even|copy] [--pre-commit-share F]
 
 Writes DIR/system.txt (the system turn, taken from lcode itself with
 --dump-prompt, so the system prompt, tool list and ReAct instructions are
 byte for byte what lcode shows the model at run time), DIR/train.jsonl (one
 rendered session per line: {"kind", "text"}) and DIR/heldout.jsonl (tasks
 for evaluation, never rendered into training: {"kind", "files", "request",
-"expected", "answer_must", "needs_shell"}). Training and held-out tasks come
+"expected", "answer_must", "needs_shell"}), and DIR/corpus.json (the options
+that made it, which train.py records in the model). Training and held-out tasks come
 from different random streams, and a held-out task whose request or files
 equal a training task's is dropped.
 """
@@ -30,6 +32,16 @@ import vocab  # noqa: E402
 from gguf_writer import GGUFWriter  # noqa: E402
 
 CORPUS_VERSION = 1
+
+# The kinds of the training sessions, cycled through in order (--mix). "even":
+# one of each. "copy": three each of the kinds whose decisive tokens are copied
+# from the request or a tool's output (a new name, a docstring's text, an
+# answer read from a file), the hard ones for a small model, and one each of
+# the other two.
+MIXES = {
+    "even": sorted(tasks.KINDS),
+    "copy": ["docstring"] * 3 + ["explain"] * 3 + ["rename"] * 3 + ["run_tests", "unused_import"],
+}
 
 
 def write_vocab_gguf(path, v, n_ctx=2048):
@@ -83,9 +95,13 @@ def system_block(lcode, model):
 
 def train_task(args):
     """Training task i: its own random stream, so the corpus does not depend on -j."""
-    seed, i, system = args
-    kinds = sorted(tasks.KINDS)
-    t = tasks.make_task(random.Random(seed * 1_000_003 + i), kinds[i % len(kinds)])
+    seed, i, system, mix, pre_commit_share = args
+    t = tasks.make_task(random.Random(seed * 1_000_003 + i), mix[i % len(mix)])
+    # Some edit requests arrive as the pre-commit hook words them, over the
+    # files the task changes (its own stream, so the tasks stay as they were).
+    if t.expected and pre_commit_share > 0 and \
+            random.Random(seed * 1_000_033 + i).random() < pre_commit_share:
+        t.request = tasks.pre_commit_request(t.request, sorted(t.expected))
     return digest(t), json.dumps({"kind": t.kind, "text": tasks.render_session(system, t)})
 
 
@@ -102,6 +118,11 @@ def main():
     ap.add_argument("--heldout", type=int, default=150)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--mix", choices=sorted(MIXES), default="even",
+                    help="the kinds of the training sessions (default even)")
+    ap.add_argument("--pre-commit-share", type=float, default=0.0,
+                    help="the share of file-changing sessions whose request is worded "
+                    "as lcode pre-commit words it (default 0)")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     boot = os.path.join(a.out, "bootstrap-vocab.gguf")
@@ -114,7 +135,8 @@ def main():
     seen = set()
     with open(os.path.join(a.out, "train.jsonl"), "w") as f, \
             multiprocessing.Pool(a.jobs) as pool:
-        work = ((a.seed, i, system) for i in range(a.train))
+        work = ((a.seed, i, system, MIXES[a.mix], a.pre_commit_share)
+                for i in range(a.train))
         for d, line in pool.imap(train_task, work, chunksize=64):
             seen.add(d)
             f.write(line + "\n")
@@ -129,6 +151,9 @@ def main():
                                 "expected": t.expected, "answer_must": t.answer_must,
                                 "needs_shell": t.needs_shell, "turns": t.turns}) + "\n")
             kept += 1
+    with open(os.path.join(a.out, "corpus.json"), "w") as f:
+        json.dump({"version": CORPUS_VERSION, "seed": a.seed, "train": a.train,
+                   "mix": a.mix, "pre_commit_share": a.pre_commit_share}, f)
     print("corpus v%d: %d training sessions, %d held-out tasks in %s" % (
         CORPUS_VERSION, a.train, kept, a.out))
 

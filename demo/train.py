@@ -3,17 +3,21 @@
 
 usage: train.py --corpus DIR --lcode PATH --out DIR [--minutes M] [--seed S]
                 [--threads N] [--vocab-sessions N] [--resume CHECKPOINT]
+                [--prompt-loss-weight W] [--split-leads] [--lr LR] [--batch-tokens N]
                 [--n-embd N] [--n-layer N] [--n-head N] [--n-head-kv N] [--n-ff N]
 
-1. A byte-level BPE vocabulary (vocab.py) is learnt from the first
+1. A byte-level BPE vocabulary (vocab.py; with --split-leads no token joins
+   a word to the character before it) is learnt from the first
    --vocab-sessions sessions and written as a tokenizer-only GGUF.
 2. Every session is tokenized by lcode itself (`lcode tokenize --special`),
    so training sees exactly the ids lcode produces at run time.
 3. A qwen2-architecture transformer (RMSNorm, NeoX RoPE, grouped-query
    attention with Q/K/V biases, SwiGLU, tied embeddings) is trained with the
-   loss on the model's own turns only (what follows "<|im_start|>assistant\\n",
-   up to and including <|im_end|>), for a fixed wall-clock budget, with AdamW
-   and a cosine learning rate over that budget.
+   loss on the model's own turns (what follows "<|im_start|>assistant\\n", up
+   to and including <|im_end|>) and, weighted by --prompt-loss-weight (default
+   0), on the requests and tool outputs after the shared system turn, for a
+   fixed wall-clock budget, with AdamW and a cosine learning rate over that
+   budget.
 4. The weights are written to OUT/lcode-demo.gguf (Q8_0 matrices, F32 norms and
    biases) with the tokenizer and the training facts in the metadata; the loss
    curve goes to OUT/train-log.tsv.
@@ -245,14 +249,20 @@ def batches(seqs, masks, max_tokens, rng):
     return out
 
 
-def to_tensors(idx, seqs, masks, pad):
+def to_tensors(idx, seqs, masks, pad, prompt_weight):
+    """Ids (B, T) padded with pad, each position's loss weight (B, T): 1 on the
+    model's own tokens, prompt_weight on the others, 0 on padding; and the
+    mask (B, T) of the model's own tokens."""
     T = max(len(seqs[i]) for i in idx)
     x = torch.full((len(idx), T), pad, dtype=torch.long)
-    m = torch.zeros((len(idx), T))
+    w = torch.zeros((len(idx), T))
+    own = torch.zeros((len(idx), T), dtype=torch.bool)
     for r, i in enumerate(idx):
         x[r, :len(seqs[i])] = torch.tensor(seqs[i])
-        m[r, :len(seqs[i])] = torch.from_numpy(masks[i])
-    return x, m
+        m = torch.from_numpy(masks[i])
+        w[r, :len(seqs[i])] = m + prompt_weight * (1 - m)
+        own[r, :len(seqs[i])] = m > 0
+    return x, w, own
 
 
 # --- export ------------------------------------------------------------------
@@ -318,6 +328,13 @@ def main():
     ap.add_argument("--batch-tokens", type=int, default=2048,
                     help="tokens per batch, not counting the shared system turn")
     ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--prompt-loss-weight", type=float, default=0.0,
+                    help="loss weight of the tokens the model does not write (requests, "
+                    "tool outputs) relative to its own, whose copies of names and lines "
+                    "are examples of copying (default 0: its own turns only)")
+    ap.add_argument("--split-leads", action="store_true",
+                    help="a vocabulary that never joins a word to the character before it "
+                    "(vocab.pieces)")
     ap.add_argument("--save-minutes", type=float, default=10.0,
                     help="write the checkpoint and the GGUF this often while training")
     for key in ("n_embd", "n_layer", "n_head", "n_head_kv", "n_ff"):
@@ -335,11 +352,16 @@ def main():
     t0 = time.time()
 
     texts = [json.loads(l)["text"] for l in open(os.path.join(a.corpus, "train.jsonl"))]
+    try:
+        with open(os.path.join(a.corpus, "corpus.json")) as f:
+            corpus_options = json.dumps(json.load(f), sort_keys=True)
+    except OSError:
+        corpus_options = "unrecorded"
     ckpt = torch.load(a.resume) if a.resume else None
     if ckpt:
         v = vocabmod.Vocab(ckpt["tokens"], ckpt["types"], ckpt["merges"])
     else:
-        v = vocabmod.train(texts[:a.vocab_sessions], CONFIG["n_vocab"])
+        v = vocabmod.train(texts[:a.vocab_sessions], CONFIG["n_vocab"], a.split_leads)
     vocab_gguf = os.path.join(a.out, "vocab.gguf")
     write_vocab_gguf(vocab_gguf, v, CONFIG["n_ctx"])
     print("vocabulary: %d tokens, %d merges (%.0f s)" % (len(v.tokens), len(v.merges),
@@ -403,7 +425,7 @@ def main():
         facts = {"corpus_version": CORPUS_VERSION, "seed": a.seed, "steps": step,
                  "train_seconds": int(total), "tokens_seen": seen,
                  "final_loss": "%.4f" % ema, "parameters": n_params,
-                 "command": " ".join(sys.argv)}
+                 "command": " ".join(sys.argv), "corpus": corpus_options}
         export(model, v, os.path.join(a.out, "lcode-demo.gguf"), facts)
         with open(os.path.join(a.out, "train-facts.json"), "w") as f:
             json.dump(facts, f, indent=1)
@@ -422,13 +444,17 @@ def main():
             lr = a.lr * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
             for g in opt.param_groups:
                 g["lr"] = lr
-            x, m = to_tensors(idx, seqs, masks, v.eos)
-            # Logits only where the loss is taken (the model's own turns).
-            where = m[:, 1:] > 0
+            x, w, own = to_tensors(idx, seqs, masks, v.eos, a.prompt_loss_weight)
+            # Logits only where a loss is taken; the one reported is the
+            # model's own turns' (weight 1), comparable across weightings.
+            where = (w[:, 1:] > 0) | own[:, 1:]
             logits = model.forward_shared(prefix, x[:, :-1], where)
-            loss = F.cross_entropy(logits, x[:, 1:][where])
+            ce = F.cross_entropy(logits, x[:, 1:][where], reduction="none")
+            wt = w[:, 1:][where]
+            own = own[:, 1:][where]
             opt.zero_grad()
-            loss.backward()
+            (ce * wt).sum().div(wt.sum()).backward()
+            loss = ce[own].mean().detach()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             step += 1

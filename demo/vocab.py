@@ -39,25 +39,41 @@ class Vocab:
         self.im_end = tokens.index("<|im_end|>")
 
 
-def pieces(texts):
-    """Word frequencies after the special-token split and the qwen2 pre-tokenizer."""
+def pieces(texts, split_leads=False):
+    """Word frequencies after the special-token split and the qwen2 pre-tokenizer.
+
+    The pre-tokenizer lets one non-letter lead a run of letters (" find",
+    "(find", "`find", '"Find'). With split_leads, such a word is counted as
+    its lead and its letters apart, so no merge joins them: a word is then the
+    same tokens wherever it stands, and a model can copy a name from the
+    request, a search result or a file by repeating token ids, without
+    learning that " find" and "`find" spell the same word (the demo model,
+    with joined tokens, copies a name's later tokens far better than its
+    first). "_" stays joined: it leads the second and later words of an
+    identifier ("_vector"), wherever that identifier stands. It costs about
+    38 % more tokens on the demo corpus.
+    """
     import regex
     pat = regex.compile(QWEN2_PATTERN)
+    lead = regex.compile(r"[^\r\n\p{L}\p{N}_]\p{L}+")
     special = regex.compile("|".join(regex.escape(s) for s in SPECIALS))
     b2u = bytes_to_unicode()
     counts = collections.Counter()
     for text in texts:
         for part in special.split(text):
             for m in pat.finditer(part):
-                counts["".join(b2u[b] for b in m.group(0).encode("utf-8"))] += 1
+                w = m.group(0)
+                for x in ((w[0], w[1:]) if split_leads and lead.fullmatch(w) else (w,)):
+                    counts["".join(b2u[b] for b in x.encode("utf-8"))] += 1
     return counts
 
 
-def train(texts, n_vocab=2048):
-    """Learn n_vocab - 256 - len(SPECIALS) merges, most frequent pair first."""
+def train(texts, n_vocab=2048, split_leads=False):
+    """Learn n_vocab - 256 - len(SPECIALS) merges, most frequent pair first
+    (split_leads: see pieces)."""
     b2u = bytes_to_unicode()
     base = [b2u[b] for b in range(256)]
-    words = [(list(w), c) for w, c in pieces(texts).items()]
+    words = [(list(w), c) for w, c in pieces(texts, split_leads).items()]
     pair_count = collections.Counter()
     where = collections.defaultdict(set)
     for i, (syms, c) in enumerate(words):

@@ -24,6 +24,7 @@ sys.path.insert(0, os.path.join(SRC, "demo"))
 sys.path.insert(0, os.path.join(SRC, "tests"))
 import corpus  # noqa: E402
 import tasks  # noqa: E402
+import vocab  # noqa: E402
 
 lcode = os.path.abspath(sys.argv[1])
 results = []
@@ -102,6 +103,17 @@ with tempfile.TemporaryDirectory() as d:
         want = tasks.render_session(got[:got.index("<|im_start|>user\n")], t)
         check("pre-commit %s task: lcode renders what the training renderer renders" % kind,
               got == want, "" if got == want else first_difference(got, want))
+    # With split_leads, the vocabulary learnt from rendered sessions never
+    # joins a word to the character before it, except "_" (demo/vocab.py).
+    import regex
+    v = vocab.train([tasks.render_session(system or "", tasks.make_task(rng, k))
+                     for k in sorted(tasks.KINDS) for _ in range(4)], 600, split_leads=True)
+    b2u = {c: b for b, c in vocab.bytes_to_unicode().items()}
+    text = [bytes(b2u[c] for c in tok).decode("utf-8", "replace")
+            for tok, ty in zip(v.tokens, v.types) if ty == 1]
+    joined = [x for x in text if regex.fullmatch(r"[^\p{L}\p{N}_]+\p{L}.*", x)]
+    check("split_leads: the vocabulary joins no word to what leads it (%d tokens)" % len(text),
+          len(text) > 300 and not joined, "joined: %r" % joined[:10])
     trained = os.path.join(SRC, "demo", "system.txt")
     if system is not None and os.path.exists(trained):
         check("the system turn is the one the demo model was trained with",

@@ -447,14 +447,14 @@ def main():
             x, w, own = to_tensors(idx, seqs, masks, v.eos, a.prompt_loss_weight)
             # Logits only where a loss is taken; the one reported is the
             # model's own turns' (weight 1), comparable across weightings.
-            where = (w[:, 1:] > 0) | own[:, 1:]
+            where = w[:, 1:] > 0
             logits = model.forward_shared(prefix, x[:, :-1], where)
             ce = F.cross_entropy(logits, x[:, 1:][where], reduction="none")
             wt = w[:, 1:][where]
-            own = own[:, 1:][where]
+            own_where = own[:, 1:][where]
             opt.zero_grad()
             (ce * wt).sum().div(wt.sum()).backward()
-            loss = ce[own].mean().detach()
+            loss = ce[own_where].mean().detach()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             step += 1

@@ -48,7 +48,8 @@ def run_task(lcode, model, task, constrain, timeout):
             p = subprocess.run(cmd, cwd=repo, capture_output=True, text=True, timeout=timeout)
             rc, out = p.returncode, p.stdout
         except subprocess.TimeoutExpired as e:
-            rc, out = -1, (e.stdout or b"").decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
+            out = e.stdout or ""
+            rc, out = -1, out.decode() if isinstance(out, bytes) else out
         secs = time.time() - t0
         events = []
         for line in out.splitlines():
@@ -59,7 +60,7 @@ def run_task(lcode, model, task, constrain, timeout):
         r = {"kind": task["kind"], "rc": rc, "seconds": secs,
              "steps": sum(1 for e in events if e["type"] == "message"),
              "malformed": sum(1 for e in events if e["type"] == "observation"
-                              and e.get("tool") == "" ),
+                              and e.get("tool") == ""),
              "refused_edits": sum(1 for e in events if e["type"] == "observation"
                                   and e.get("tool") in ("edit", "apply_patch", "write_file")
                                   and e.get("status") == "refused"),

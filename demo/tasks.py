@@ -414,7 +414,9 @@ def task_explain(rng):
     ]))
     t.turns.append("Action: read_file\npath: %s\n" % path)
     t.observations.append(obs_read_file(text))
-    t.turns.append("%s: %s" % (target.name, target.doc))
+    # The docstring in quotes, so its first word is the token the file has
+    # after its opening quotes (after ": " it would be another, " Return").
+    t.turns.append('The function %s: "%s"' % (target.name, target.doc))
     t.answer_must = target.doc
     return t
 

@@ -3,7 +3,8 @@
 
 usage: train.py --corpus DIR --lcode PATH --out DIR [--minutes M] [--seed S]
                 [--threads N] [--vocab-sessions N] [--resume CHECKPOINT]
-                [--prompt-loss-weight W] [--split-leads] [--lr LR] [--batch-tokens N]
+                [--prompt-loss-weight W] [--copy-weight W] [--split-leads] [--lr LR]
+                [--batch-tokens N]
                 [--n-embd N] [--n-layer N] [--n-head N] [--n-head-kv N] [--n-ff N]
 
 1. A byte-level BPE vocabulary (vocab.py; with --split-leads no token joins
@@ -17,7 +18,8 @@ usage: train.py --corpus DIR --lcode PATH --out DIR [--minutes M] [--seed S]
    to and including <|im_end|>) and, weighted by --prompt-loss-weight (default
    0), on the requests and tool outputs after the shared system turn, for a
    fixed wall-clock budget, with AdamW and a cosine learning rate over that
-   budget.
+   budget. The tokens the model must copy without an induction cue
+   (positions.copy_positions) weigh 1 + --copy-weight (default 0).
 4. The weights are written to OUT/lcode-demo.gguf (Q8_0 matrices, F32 norms and
    biases) with the tokenizer and the training facts in the metadata; the loss
    curve goes to OUT/train-log.tsv.
@@ -69,6 +71,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 import vocab as vocabmod  # noqa: E402
+from positions import copy_positions, loss_mask  # noqa: E402
 from corpus import CORPUS_VERSION, write_vocab_gguf  # noqa: E402
 from gguf_writer import GGUFWriter  # noqa: E402
 import quants  # noqa: E402
@@ -215,23 +218,6 @@ def tokenize_all(lcode, vocab_gguf, texts, eos):
     return out
 
 
-def loss_mask(ids, header, im_end):
-    """1 for the model's own tokens: after each assistant header, through <|im_end|>."""
-    m = np.zeros(len(ids), np.float32)
-    n, i = len(header), 0
-    while i < len(ids):
-        if ids[i:i + n] == header:
-            j = i + n
-            while j < len(ids) and ids[j] != im_end:
-                m[j] = 1
-                j += 1
-            if j < len(ids):
-                m[j] = 1
-            i = j
-        i += 1
-    return m
-
-
 def batches(seqs, masks, max_tokens, rng):
     """Batches of sessions of similar length, at most max_tokens tokens each."""
     order = sorted(range(len(seqs)), key=lambda i: len(seqs[i]))
@@ -249,20 +235,23 @@ def batches(seqs, masks, max_tokens, rng):
     return out
 
 
-def to_tensors(idx, seqs, masks, pad, prompt_weight):
+def to_tensors(idx, seqs, masks, pad, prompt_weight, copies, copy_weight):
     """Ids (B, T) padded with pad, each position's loss weight (B, T): 1 on the
-    model's own tokens, prompt_weight on the others, 0 on padding; and the
-    mask (B, T) of the model's own tokens."""
+    model's own tokens (1 + copy_weight where copies marks them), prompt_weight
+    on the others, 0 on padding; and the masks (B, T) of the model's own tokens
+    and of the copies."""
     T = max(len(seqs[i]) for i in idx)
     x = torch.full((len(idx), T), pad, dtype=torch.long)
     w = torch.zeros((len(idx), T))
     own = torch.zeros((len(idx), T), dtype=torch.bool)
+    cp = torch.zeros((len(idx), T), dtype=torch.bool)
     for r, i in enumerate(idx):
         x[r, :len(seqs[i])] = torch.tensor(seqs[i])
-        m = torch.from_numpy(masks[i])
-        w[r, :len(seqs[i])] = m + prompt_weight * (1 - m)
+        m, c = torch.from_numpy(masks[i]), torch.from_numpy(copies[i])
+        w[r, :len(seqs[i])] = m * (1 + copy_weight * c) + prompt_weight * (1 - m)
         own[r, :len(seqs[i])] = m > 0
-    return x, w, own
+        cp[r, :len(seqs[i])] = c > 0
+    return x, w, own, cp
 
 
 # --- export ------------------------------------------------------------------
@@ -332,6 +321,10 @@ def main():
                     help="loss weight of the tokens the model does not write (requests, "
                     "tool outputs) relative to its own, whose copies of names and lines "
                     "are examples of copying (default 0: its own turns only)")
+    ap.add_argument("--copy-weight", type=float, default=0.0,
+                    help="extra loss weight of the tokens the model copies without an "
+                    "induction cue, such as the first token of a name from the request "
+                    "(positions.copy_positions; default 0: weighted as its other tokens)")
     ap.add_argument("--split-leads", action="store_true",
                     help="a vocabulary that never joins a word to the character before it "
                     "(vocab.pieces)")
@@ -383,11 +376,16 @@ def main():
     assert all(m[:P].sum() == 0 for m in masks), "the shared prefix holds trained tokens"
     seqs = [s_[P:] for s_ in seqs]
     masks = [m[P:] for m in masks]
+    content = {i for i, (tok, ty) in enumerate(zip(v.tokens, v.types))
+               if ty == 1 and any(ch.isascii() and ch.isalnum() for ch in tok)}
+    copies = [copy_positions(s_, m, content) for s_, m in zip(seqs, masks)]
+    n_copy = int(sum(c.sum() for c in copies))
     n_tok = sum(len(s) for s in seqs)
     n_train = int(sum(m.sum() for m in masks))
     print("sessions: %d (%d dropped as too long), %d tokens after the %d-token shared "
-          "prefix, %d trained on (%.0f s)" % (len(seqs), len(texts) - len(seqs), n_tok, P, n_train,
-                                      time.time() - t0), flush=True)
+          "prefix, %d trained on, %d of them copies (%.0f s)" % (
+              len(seqs), len(texts) - len(seqs), n_tok, P, n_train, n_copy, time.time() - t0),
+          flush=True)
     check = Model(dict(CONFIG, n_vocab=len(v.tokens)))
     with torch.no_grad():
         rows = [seqs[0][:40], seqs[1][:40]]
@@ -413,8 +411,8 @@ def main():
     budget = a.minutes * 60.0
     start = time.time()
     log = open(os.path.join(a.out, "train-log.tsv"), "w")
-    log.write("step\tseconds\ttokens\tloss\tlr\n")
-    step, seen, epoch, ema = step0, seen0, 0, None
+    log.write("step\tseconds\ttokens\tloss\tcopy_loss\tlr\n")
+    step, seen, epoch, ema, ema_copy = step0, seen0, 0, None, None
 
     def save(el):
         """Write checkpoint.pt (resumable), lcode-demo.gguf and train-facts.json."""
@@ -444,7 +442,8 @@ def main():
             lr = a.lr * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
             for g in opt.param_groups:
                 g["lr"] = lr
-            x, w, own = to_tensors(idx, seqs, masks, v.eos, a.prompt_loss_weight)
+            x, w, own, cp = to_tensors(idx, seqs, masks, v.eos, a.prompt_loss_weight,
+                                       copies, a.copy_weight)
             # Logits only where a loss is taken; the one reported is the
             # model's own turns' (weight 1), comparable across weightings.
             where = w[:, 1:] > 0
@@ -455,6 +454,10 @@ def main():
             opt.zero_grad()
             (ce * wt).sum().div(wt.sum()).backward()
             loss = ce[own_where].mean().detach()
+            cp_where = cp[:, 1:][where]
+            if cp_where.any():
+                lc = ce[cp_where].mean().item()
+                ema_copy = lc if ema_copy is None else 0.95 * ema_copy + 0.05 * lc
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
             step += 1
@@ -462,10 +465,11 @@ def main():
             ema = loss.item() if ema is None else 0.95 * ema + 0.05 * loss.item()
             if step % 25 == 0:
                 el = time.time() - start
-                log.write("%d\t%.0f\t%d\t%.4f\t%.5f\n" % (step, el, seen, ema, lr))
+                log.write("%d\t%.0f\t%d\t%.4f\t%.4f\t%.5f\n" % (step, el, seen, ema,
+                                                              ema_copy or 0, lr))
                 log.flush()
-                print("step %d epoch %d  %.0f s  %.0f tok/s  loss %.4f  lr %.5f" % (
-                    step, epoch, el, seen / el, ema, lr), flush=True)
+                print("step %d epoch %d  %.0f s  %.0f tok/s  loss %.4f  copies %.4f  lr %.5f" % (
+                    step, epoch, el, seen / el, ema, ema_copy or 0, lr), flush=True)
                 if el >= next_save:
                     # A run stopped early still leaves its latest weights.
                     save(el)

@@ -23,6 +23,7 @@ SRC = os.environ.get("LC_SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "
 sys.path.insert(0, os.path.join(SRC, "demo"))
 sys.path.insert(0, os.path.join(SRC, "tests"))
 import corpus  # noqa: E402
+import positions  # noqa: E402
 import tasks  # noqa: E402
 import vocab  # noqa: E402
 
@@ -114,7 +115,40 @@ with tempfile.TemporaryDirectory() as d:
     joined = [x for x in text if regex.fullmatch(r"[^\p{L}\p{N}_]+\p{L}.*", x)]
     check("split_leads: the vocabulary joins no word to what leads it (%d tokens)" % len(text),
           len(text) > 300 and not joined, "joined: %r" % joined[:10])
+    # copy_positions (train.py --copy-weight), on ids worked by hand: of the
+    # model's tokens (the last five), only the 2 after 8 is a token seen before
+    # (at 1) whose pair with the token before it, (8, 2), has not been; 8 is not
+    # content, 3 follows 2 as before, 4 has not been seen.
+    got = positions.copy_positions([1, 2, 3, 9, 8, 2, 3, 8, 4], [0, 0, 0, 0, 1, 1, 1, 1, 1],
+                                   {1, 2, 3, 4})
+    check("copy_positions: marks only the seen token after a new pair (hand-worked)",
+          list(got) == [0, 0, 0, 0, 0, 1, 0, 0, 0], str(list(got)))
+    # On a rendered rename, with the committed model's vocabulary: the first
+    # token of the name the search copies from the request is marked.
     trained = os.path.join(SRC, "demo", "system.txt")
+    model = os.path.join(SRC, "demo", "lcode-demo.gguf")
+    if os.path.exists(model) and os.path.exists(trained):
+        def pieces(text):
+            out = subprocess.run([lcode, "tokenize", "--model", model, "--special", "--pieces",
+                                  "-"], input=text, capture_output=True, text=True,
+                                 check=True).stdout
+            return [(int(i), piece) for i, piece in (l.split("\t", 1)
+                                                     for l in out.splitlines())]
+        t = tasks.make_task(random.Random(910101), "rename")
+        text = tasks.render_session(open(trained).read(), t)
+        toks = pieces(text)
+        ids = [i for i, _ in toks]
+        content = {i for i, piece in toks if not piece.startswith("<|") and
+                   any(c.isascii() and c.isalnum() for c in piece)}
+        header = [i for i, _ in pieces("<|im_start|>assistant\n")]
+        im_end, = [i for i, _ in pieces("<|im_end|>")]
+        own = positions.loss_mask(ids, header, im_end)
+        marks = positions.copy_positions(ids, own, content)
+        at = len(pieces(text[:text.index("pattern:") + len("pattern:")]))
+        check("copy_positions: the first token of the name a rename searches for is marked "
+              "(%r, %.1f %% of the model's tokens marked)" % (
+                  toks[at][1], 100.0 * marks.sum() / own.sum()),
+              marks[at] == 1 and 0 < marks.sum() < own.sum() / 3)
     if system is not None and os.path.exists(trained):
         check("the system turn is the one the demo model was trained with",
               system == open(trained).read())

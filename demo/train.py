@@ -469,7 +469,7 @@ def main():
                                                               ema_copy or 0, lr))
                 log.flush()
                 print("step %d epoch %d  %.0f s  %.0f tok/s  loss %.4f  copies %.4f  lr %.5f" % (
-                    step, epoch, el, seen / el, ema, ema_copy or 0, lr), flush=True)
+                    step, epoch, el, (seen - seen0) / el, ema, ema_copy or 0, lr), flush=True)
                 if el >= next_save:
                     # A run stopped early still leaves its latest weights.
                     save(el)

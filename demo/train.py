@@ -71,7 +71,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 import vocab as vocabmod  # noqa: E402
-from positions import copy_positions, loss_mask  # noqa: E402
+from positions import content_ids, copy_positions, loss_mask  # noqa: E402
 from corpus import CORPUS_VERSION, write_vocab_gguf  # noqa: E402
 from gguf_writer import GGUFWriter  # noqa: E402
 import quants  # noqa: E402
@@ -376,8 +376,7 @@ def main():
     assert all(m[:P].sum() == 0 for m in masks), "the shared prefix holds trained tokens"
     seqs = [s_[P:] for s_ in seqs]
     masks = [m[P:] for m in masks]
-    content = {i for i, (tok, ty) in enumerate(zip(v.tokens, v.types))
-               if ty == 1 and any(ch.isascii() and ch.isalnum() for ch in tok)}
+    content = content_ids(v.tokens, v.types)
     copies = [copy_positions(s_, m, content) for s_, m in zip(seqs, masks)]
     n_copy = int(sum(c.sum() for c in copies))
     n_tok = sum(len(s) for s in seqs)

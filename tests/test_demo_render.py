@@ -23,6 +23,7 @@ SRC = os.environ.get("LC_SOURCE_ROOT", os.path.join(os.path.dirname(__file__), "
 sys.path.insert(0, os.path.join(SRC, "demo"))
 sys.path.insert(0, os.path.join(SRC, "tests"))
 import corpus  # noqa: E402
+import gguf_writer  # noqa: E402
 import positions  # noqa: E402
 import tasks  # noqa: E402
 import vocab  # noqa: E402
@@ -128,26 +129,24 @@ with tempfile.TemporaryDirectory() as d:
     trained = os.path.join(SRC, "demo", "system.txt")
     model = os.path.join(SRC, "demo", "lcode-demo.gguf")
     if os.path.exists(model) and os.path.exists(trained):
-        def pieces(text):
-            out = subprocess.run([lcode, "tokenize", "--model", model, "--special", "--pieces",
-                                  "-"], input=text, capture_output=True, text=True,
-                                 check=True).stdout
-            return [(int(i), piece) for i, piece in (l.split("\t", 1)
-                                                     for l in out.splitlines())]
+        def tokenize(text):
+            out = subprocess.run([lcode, "tokenize", "--model", model, "--special", "-"],
+                                 input=text, capture_output=True, text=True, check=True)
+            return [int(x) for x in out.stdout.split()]
+        meta = gguf_writer.read_gguf(model).metadata
+        content = positions.content_ids(meta["tokenizer.ggml.tokens"],
+                                        meta["tokenizer.ggml.token_type"])
         t = tasks.make_task(random.Random(910101), "rename")
         text = tasks.render_session(open(trained).read(), t)
-        toks = pieces(text)
-        ids = [i for i, _ in toks]
-        content = {i for i, piece in toks if not piece.startswith("<|") and
-                   any(c.isascii() and c.isalnum() for c in piece)}
-        header = [i for i, _ in pieces("<|im_start|>assistant\n")]
-        im_end, = [i for i, _ in pieces("<|im_end|>")]
+        ids = tokenize(text)
+        header = tokenize("<|im_start|>assistant\n")
+        im_end, = tokenize("<|im_end|>")
         own = positions.loss_mask(ids, header, im_end)
         marks = positions.copy_positions(ids, own, content)
-        at = len(pieces(text[:text.index("pattern:") + len("pattern:")]))
+        at = len(tokenize(text[:text.index("pattern:") + len("pattern:")]))
         check("copy_positions: the first token of the name a rename searches for is marked "
               "(%r, %.1f %% of the model's tokens marked)" % (
-                  toks[at][1], 100.0 * marks.sum() / own.sum()),
+                  meta["tokenizer.ggml.tokens"][ids[at]], 100.0 * marks.sum() / own.sum()),
               marks[at] == 1 and 0 < marks.sum() < own.sum() / 3)
     if system is not None and os.path.exists(trained):
         check("the system turn is the one the demo model was trained with",

@@ -35,8 +35,9 @@ def copy_positions(ids, own, content):
     """1 where the model writes a token it cannot predict from the token before it
     by induction (that pair of tokens has not occurred earlier in the session)
     although the token itself has: the first token of a name copied from the
-    request or a tool's output. content: content_ids of the vocabulary. These positions decide the tasks and are few (a name is one such
-    token and then pairs that do repeat), so --copy-weight weights them more."""
+    request or a tool's output. content: content_ids of the vocabulary. These
+    positions decide the tasks and are few (a name is one such token and then
+    pairs that do repeat), so --copy-weight weights them more."""
     m = np.zeros(len(ids), np.float32)
     seen, pairs = set(), set()
     for j, t in enumerate(ids):

@@ -8,7 +8,8 @@
  *
  * Each line is "key = value", a comment starting with '#', or blank. A
  * value may be quoted with "..." (then it may hold '#' and leading or
- * trailing blanks; \" and \\ stand for " and \). Keys:
+ * trailing blanks; \" \\ \n \t stand for a quote, a backslash, a newline and a
+ * tab, as in git's config files; another backslash stays itself). Keys:
  *
  *   model                 the GGUF model file (relative: to the file's base, see below),
  *                         or a model name (no '/', no .gguf ending: demo, or one of

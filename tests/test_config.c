@@ -108,6 +108,13 @@ static void test_format(void **state)
 	assert_int_equal(lc_config_parse(&c, "cfg", "/base", text, strlen(text)), 0);
 	assert_string_equal(c.model, "demo");
 	lc_config_release(&c);
+
+	/* escapes in a quoted value, as git config reads them: \\ \n \t \" (the
+	 * file's bytes: a\\nb\tc\nd \\d \q), and an unknown one stays as written */
+	text = "pre-commit.request = \"a\\\\nb\\tc\\nd \\\\d \\q\\\"\"\n";
+	assert_int_equal(lc_config_parse(&c, "cfg", "/base", text, strlen(text)), 0);
+	assert_string_equal(c.pre_commit_request, "a\\nb\tc\nd \\d \\q\"");
+	lc_config_release(&c);
 }
 
 /* Each bad file: the message names the file and the line, and nothing is taken. */

@@ -258,13 +258,10 @@ static int split_line(char *line, char **key, char **value, const char **why)
 				return *why = "the quoted value has no closing '\"'", 1;
 			if (*p == '"')
 				break;
-			if (*p == '\\' && (p[1] == 'n' || p[1] == 't')) {
-				*out++ = *++p == 'n' ? '\n' : '\t';
-				continue;
-			}
-			if (*p == '\\' && (p[1] == '"' || p[1] == '\\'))
-				p++;
-			*out++ = *p;
+			if (*p == '\\' && p[1] && strchr("\"\\nt", p[1]))
+				*out++ = *++p == 'n' ? '\n' : *p == 't' ? '\t' : *p;
+			else
+				*out++ = *p;
 		}
 		*out = '\0';
 		p++;
